@@ -1,0 +1,439 @@
+//! [`TenantConnection`] and [`TenantTransaction`]: SeaORM connections bound to one
+//! tenant. They call the rewriter on every statement and forward the result; nothing
+//! reaches the database unrewritten.
+
+mod transaction;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult,
+    IsolationLevel, QueryResult, Statement, StreamTrait, TransactionError, TransactionOptions,
+    TransactionTrait,
+};
+
+pub use transaction::TenantTransaction;
+
+use crate::{DataKey, MatchMode, Registry, TenantTable, rewrite, where_restrict_tenants};
+
+/// What a connection is bound to: the tenant, the match mode, the registry.
+#[derive(Debug)]
+pub(crate) struct Scope {
+    pub(crate) key: DataKey,
+    pub(crate) mode: MatchMode,
+    pub(crate) registry: Arc<Registry>,
+}
+
+impl Scope {
+    pub(crate) fn rewrite(&self, stmt: Statement) -> Result<Statement, DbErr> {
+        let out = rewrite::rewrite(stmt, &self.key, self.mode, &self.registry)?;
+        tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %out.sql, "forwarding statement");
+        Ok(out)
+    }
+
+    pub(crate) fn rewrite_unprepared(&self, sql: &str, backend: DbBackend) -> Result<String, DbErr> {
+        let out = rewrite::rewrite_unprepared(sql, backend, &self.key, self.mode, &self.registry)?;
+        tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %out, "forwarding unprepared statement");
+        Ok(out)
+    }
+}
+
+/// A `DatabaseConnection` bound to one tenant. Use it wherever SeaORM takes a connection.
+///
+/// Every select, update and delete carries the tenant predicate; inserts get the
+/// DataKey filled in; writes of a DataKey outside the tenant fail with
+/// [`TenancyError::InvalidTenantAccess`](crate::TenancyError::InvalidTenantAccess).
+/// Creating one is cheap (a pool handle and an `Arc`): make one per request.
+///
+/// It deliberately does not implement `Deref<Target = DatabaseConnection>`: the raw pool
+/// would be a way around the tenant. Run migrations on the `DatabaseConnection`.
+///
+/// ```
+/// # mod invoice {
+/// #     use sea_orm::entity::prelude::*;
+/// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
+/// #     #[sea_orm(table_name = "invoice")]
+/// #     #[tenanted]
+/// #     pub struct Model { #[sea_orm(primary_key)] pub id: i32, pub data_key: String }
+/// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+/// #     pub enum Relation {}
+/// #     impl ActiveModelBehavior for ActiveModel {}
+/// # }
+/// use sea_orm::{ConnectionTrait, Database, EntityTrait, Schema};
+/// use sea_orm_tenancy::{DataKey, TenantConnection};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = Database::connect("sqlite::memory:").await?;
+/// # pool.execute(&Schema::new(pool.get_database_backend()).create_table_from_entity(invoice::Entity)).await?;
+/// let db = TenantConnection::new(pool, DataKey::new("1.4.")?);
+/// let mine = invoice::Entity::find().all(&db).await?; // only rows within 1.4.
+/// assert!(mine.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TenantConnection {
+    inner: DatabaseConnection,
+    scope: Arc<Scope>,
+}
+
+impl TenantConnection {
+    /// Binds `pool` to the tenant `key`, in [`MatchMode::Prefix`], with every entity that
+    /// derives `Tenancy` ([`Registry::global`]).
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?);
+    /// assert_eq!(db.key().as_str(), "1.");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(pool: DatabaseConnection, key: DataKey) -> Self {
+        Self::with_registry(pool, key, Registry::global())
+    }
+
+    /// Binds `pool` to `key` with a registry of your own.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use sea_orm_tenancy::{DataKey, Registry, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let registry = Arc::new(Registry::builder_with_derived().allow("seaql_migrations").build());
+    /// let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::with_registry(pool, DataKey::new("1.")?, registry);
+    /// # let _ = db;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_registry(pool: DatabaseConnection, key: DataKey, registry: Arc<Registry>) -> Self {
+        TenantConnection {
+            inner: pool,
+            scope: Arc::new(Scope {
+                key,
+                mode: MatchMode::Prefix,
+                registry,
+            }),
+        }
+    }
+
+    /// The same connection with another [`MatchMode`].
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, MatchMode, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?).with_mode(MatchMode::Exact);
+    /// assert_eq!(db.mode(), MatchMode::Exact);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_mode(self, mode: MatchMode) -> Self {
+        TenantConnection {
+            inner: self.inner,
+            scope: Arc::new(Scope {
+                key: self.scope.key.clone(),
+                mode,
+                registry: self.scope.registry.clone(),
+            }),
+        }
+    }
+
+    /// The tenant's DataKey.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.4.")?);
+    /// assert_eq!(db.key().depth(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn key(&self) -> &DataKey {
+        &self.scope.key
+    }
+
+    /// How the DataKey selects rows.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, MatchMode, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// assert_eq!(TenantConnection::new(pool, DataKey::new("1.")?).mode(), MatchMode::Prefix);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn mode(&self) -> MatchMode {
+        self.scope.mode
+    }
+
+    /// The registry the connection checks statements against.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?);
+    /// let _templates = db.registry().cached_templates();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.scope.registry
+    }
+
+    /// [`where_restrict_tenants`] for this connection's tenant and mode.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?);
+    /// let cond = db.restrict_tenants(&[]);
+    /// # let _ = cond;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn restrict_tenants(&self, tables: &[TenantTable]) -> sea_orm::Condition {
+        where_restrict_tenants(&self.scope.key, self.scope.mode, tables)
+    }
+
+    /// The backend (inherent, because `ConnectionTrait` and `StreamTrait` both have it).
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?);
+    /// assert_eq!(db.get_database_backend(), sea_orm::DbBackend::Sqlite);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    /// Checks that the database answers.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// TenantConnection::new(pool, DataKey::new("1.")?).ping().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.inner.ping().await
+    }
+
+    /// Closes the underlying pool (shared with every clone and with the pool you gave).
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// TenantConnection::new(pool, DataKey::new("1.")?).close().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.inner.close().await
+    }
+
+    /// Runs `callback` in a transaction of this tenant: committed on `Ok`, rolled back on
+    /// `Err`.
+    ///
+    /// ```
+    /// # use sea_orm::{ConnectionTrait, DbErr};
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?);
+    /// let n = db.transaction_async(async |txn| Ok::<_, DbErr>(1)).await?;
+    /// assert_eq!(n, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn transaction_async<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> AsyncFnOnce(&'c TenantTransaction) -> Result<T, E> + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        let txn = self.begin().await.map_err(TransactionError::Connection)?;
+        txn.run_async(callback).await
+    }
+
+    /// [`transaction_async`](Self::transaction_async) with an isolation level and/or
+    /// access mode.
+    ///
+    /// ```
+    /// # use sea_orm::DbErr;
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?);
+    /// db.transaction_with_config_async(async |_txn| Ok::<_, DbErr>(()), None, None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn transaction_with_config_async<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> AsyncFnOnce(&'c TenantTransaction) -> Result<T, E> + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        let txn = self
+            .begin_with_config(isolation_level, access_mode)
+            .await
+            .map_err(TransactionError::Connection)?;
+        txn.run_async(callback).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for TenantConnection {
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let stmt = self.scope.rewrite(stmt)?;
+        self.inner.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let sql = self
+            .scope
+            .rewrite_unprepared(sql, self.inner.get_database_backend())?;
+        self.inner.execute_unprepared(&sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let stmt = self.scope.rewrite(stmt)?;
+        self.inner.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let stmt = self.scope.rewrite(stmt)?;
+        self.inner.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.inner.support_returning()
+    }
+
+    fn is_mock_connection(&self) -> bool {
+        self.inner.is_mock_connection()
+    }
+}
+
+impl StreamTrait for TenantConnection {
+    type Stream<'a> = <DatabaseConnection as StreamTrait>::Stream<'a>;
+
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    fn stream_raw<'a>(
+        &'a self,
+        stmt: Statement,
+    ) -> Pin<Box<dyn Future<Output = Result<Self::Stream<'a>, DbErr>> + 'a + Send>> {
+        match self.scope.rewrite(stmt) {
+            Ok(stmt) => self.inner.stream_raw(stmt),
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionTrait for TenantConnection {
+    type Transaction = TenantTransaction;
+
+    async fn begin(&self) -> Result<TenantTransaction, DbErr> {
+        Ok(TenantTransaction::new(
+            self.inner.begin().await?,
+            self.scope.clone(),
+        ))
+    }
+
+    async fn begin_with_config(
+        &self,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<TenantTransaction, DbErr> {
+        Ok(TenantTransaction::new(
+            self.inner
+                .begin_with_config(isolation_level, access_mode)
+                .await?,
+            self.scope.clone(),
+        ))
+    }
+
+    async fn begin_with_options(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<TenantTransaction, DbErr> {
+        Ok(TenantTransaction::new(
+            self.inner.begin_with_options(options).await?,
+            self.scope.clone(),
+        ))
+    }
+
+    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c TenantTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        let txn = self.begin().await.map_err(TransactionError::Connection)?;
+        txn.run(callback).await
+    }
+
+    async fn transaction_with_config<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c TenantTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        let txn = self
+            .begin_with_config(isolation_level, access_mode)
+            .await
+            .map_err(TransactionError::Connection)?;
+        txn.run(callback).await
+    }
+}

@@ -1,0 +1,148 @@
+//! [`TenancyError`] and its round trip through SeaORM's [`DbErr`].
+
+use std::sync::Arc;
+
+use sea_orm::DbErr;
+
+/// Everything sea-orm-tenancy refuses, as a typed error.
+///
+/// SeaORM's traits return [`DbErr`], so a `TenancyError` raised inside a
+/// [`TenantConnection`](crate::TenantConnection) reaches you wrapped in one. Get it back
+/// with [`TenancyError::from_db_err`]:
+///
+/// ```
+/// use sea_orm::DbErr;
+/// use sea_orm_tenancy::{DataKey, TenancyError};
+///
+/// let err: DbErr = DataKey::new("nope").unwrap_err().into();
+/// assert!(matches!(
+///     TenancyError::from_db_err(&err),
+///     Some(TenancyError::InvalidDataKey { .. })
+/// ));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TenancyError {
+    /// A statement tried to read, write or move rows outside the connection's tenant.
+    #[error("invalid tenant access: {reason} (table `{table}`, tenant `{tenant}`)")]
+    InvalidTenantAccess {
+        /// The table that was touched.
+        table: String,
+        /// The DataKey of the connection's tenant.
+        tenant: String,
+        /// What was attempted.
+        reason: String,
+    },
+    /// A DataKey that is not well-formed.
+    #[error("invalid data key {key:?}: {reason}")]
+    InvalidDataKey {
+        /// The offending text (cut at 300 characters).
+        key: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// SQL that the rewriter cannot prove safe, so it is refused rather than passed through.
+    #[error("unsupported statement for tenant `{tenant}`: {reason}")]
+    UnsupportedStatement {
+        /// The DataKey of the connection's tenant.
+        tenant: String,
+        /// Why the statement was refused.
+        reason: String,
+    },
+    /// A table that is neither tenanted, universal nor allow-listed.
+    #[error(
+        "unknown table `{table}` for tenant `{tenant}`: derive `Tenancy` on its entity (tenanted or universal) or allow-list it"
+    )]
+    UnknownTable {
+        /// The table name as written in the statement.
+        table: String,
+        /// The DataKey of the connection's tenant.
+        tenant: String,
+    },
+    /// A limit on the number of tenants was exceeded.
+    #[error("max tenant exceeded: {reason} (tenant `{tenant}`)")]
+    MaxTenantExceeded {
+        /// The tenant (or parent) whose limit was hit.
+        tenant: String,
+        /// Which limit.
+        reason: String,
+    },
+}
+
+/// The `from` marker of the [`DbErr::TryIntoErr`] that carries a [`TenancyError`].
+const CARRIER_FROM: &str = "sql statement";
+/// The `into` marker of the [`DbErr::TryIntoErr`] that carries a [`TenancyError`].
+const CARRIER_INTO: &str = "tenant-scoped statement";
+
+impl TenancyError {
+    /// Recovers the typed error from a [`DbErr`] returned by SeaORM, if the error was
+    /// raised by sea-orm-tenancy.
+    ///
+    /// The `TenancyError` travels as the `source` of a [`DbErr::TryIntoErr`], which every
+    /// SeaORM executor passes through unchanged.
+    ///
+    /// ```
+    /// # use sea_orm::DbErr;
+    /// # use sea_orm_tenancy::TenancyError;
+    /// assert_eq!(TenancyError::from_db_err(&DbErr::RecordNotFound("x".into())), None);
+    /// ```
+    pub fn from_db_err(err: &DbErr) -> Option<&TenancyError> {
+        match err {
+            DbErr::TryIntoErr { from, into, source }
+                if *from == CARRIER_FROM && *into == CARRIER_INTO =>
+            {
+                source.downcast_ref::<TenancyError>()
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this is [`TenancyError::InvalidTenantAccess`].
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenancyError};
+    /// assert!(!DataKey::new("x").unwrap_err().is_invalid_tenant_access());
+    /// ```
+    pub fn is_invalid_tenant_access(&self) -> bool {
+        matches!(self, TenancyError::InvalidTenantAccess { .. })
+    }
+}
+
+impl From<TenancyError> for DbErr {
+    fn from(err: TenancyError) -> Self {
+        DbErr::TryIntoErr {
+            from: CARRIER_FROM,
+            into: CARRIER_INTO,
+            source: Arc::new(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_error_survives_a_round_trip_through_db_err() {
+        let original = TenancyError::UnknownTable {
+            table: "t".into(),
+            tenant: "1.".into(),
+        };
+        let db: DbErr = original.clone().into();
+        assert_eq!(TenancyError::from_db_err(&db), Some(&original));
+        assert!(db.to_string().contains("unknown table `t` for tenant `1.`"));
+    }
+
+    #[test]
+    fn foreign_try_into_errors_are_not_mistaken_for_ours() {
+        let db = DbErr::TryIntoErr {
+            from: "u64",
+            into: "i32",
+            source: Arc::new(TenancyError::MaxTenantExceeded {
+                tenant: "1.".into(),
+                reason: "x".into(),
+            }),
+        };
+        assert_eq!(TenancyError::from_db_err(&db), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! # sea-orm-tenancy
+//!
+//! Row-level multi-tenancy for SeaORM 2.x, applied transparently to every statement.
+//!
+//! Derive [`Tenancy`] on an entity's `Model` and mark it `#[tenanted]` (its rows belong
+//! to a tenant through a DataKey column) or `#[universal]` (shared rows). Then use a
+//! [`TenantConnection`] where you used a `DatabaseConnection`:
+//!
+//! - every select, update and delete carries the tenant predicate, wherever the table
+//!   appears (joins, subqueries, CTEs, set operations);
+//! - inserts get the DataKey filled in;
+//! - reading, writing or moving another tenant's rows fails with
+//!   [`TenancyError::InvalidTenantAccess`];
+//! - SQL the rewriter does not understand, and tables nobody classified, are refused.
+//!
+//! ```
+//! use sea_orm::entity::prelude::*;
+//! use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, Schema};
+//! use sea_orm_tenancy::{DataKey, Tenancy, TenancyError, TenantConnection};
+//!
+//! mod invoice {
+//!     use sea_orm::entity::prelude::*;
+//!
+//!     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
+//!     #[sea_orm(table_name = "invoice")]
+//!     #[tenanted]
+//!     pub struct Model {
+//!         #[sea_orm(primary_key)]
+//!         pub id: i32,
+//!         pub data_key: String,
+//!         pub number: String,
+//!     }
+//!
+//!     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+//!     pub enum Relation {}
+//!
+//!     impl ActiveModelBehavior for ActiveModel {}
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = Database::connect("sqlite::memory:").await?;
+//! let schema = Schema::new(pool.get_database_backend());
+//! pool.execute(&schema.create_table_from_entity(invoice::Entity)).await?;
+//!
+//! let acme = TenantConnection::new(pool.clone(), DataKey::new("1.")?);
+//! let globex = TenantConnection::new(pool.clone(), DataKey::new("2.")?);
+//!
+//! invoice::ActiveModel { number: Set("A-1".into()), ..Default::default() }
+//!     .insert(&acme)
+//!     .await?; // data_key filled in with "1."
+//!
+//! assert_eq!(invoice::Entity::find().all(&acme).await?.len(), 1);
+//! assert_eq!(invoice::Entity::find().all(&globex).await?.len(), 0);
+//!
+//! let forged = invoice::ActiveModel {
+//!     number: Set("G-1".into()),
+//!     data_key: Set("1.".into()),
+//!     ..Default::default()
+//! };
+//! let err = forged.insert(&globex).await.unwrap_err();
+//! assert!(TenancyError::from_db_err(&err).is_some_and(|e| e.is_invalid_tenant_access()));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | (none yet) | | the core: derive, registry, rewriter, [`TenantConnection`] |
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod connection;
+mod error;
+mod key;
+mod registry;
+mod restrict;
+pub mod rewrite;
+
+pub use connection::{TenantConnection, TenantTransaction};
+pub use error::TenancyError;
+pub use key::{DataKey, MAX_DATA_KEY_LEN};
+pub use registry::{DEFAULT_CACHE_CAPACITY, Registry, RegistryBuilder, TableTenancy};
+pub use restrict::{TenantTable, where_restrict_tenants};
+
+/// Derives [`Tenancy`](trait@Tenancy) for an entity's `Model` and registers its table.
+///
+/// Put it beside `DeriveEntityModel`, with one of:
+/// - `#[tenanted]`: the DataKey lives in the field `data_key`;
+/// - `#[tenanted(column = "field")]`: the DataKey lives in `field` (a `String`);
+/// - `#[universal]`: shared rows, no DataKey field;
+/// - `#[universal(read_only)]`: shared rows that tenants may read, never write.
+///
+/// ```
+/// mod plan {
+///     use sea_orm::entity::prelude::*;
+///
+///     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
+///     #[sea_orm(table_name = "plan")]
+///     #[universal(read_only)]
+///     pub struct Model {
+///         #[sea_orm(primary_key)]
+///         pub id: i32,
+///         pub name: String,
+///     }
+///
+///     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+///     pub enum Relation {}
+///
+///     impl ActiveModelBehavior for ActiveModel {}
+/// }
+/// use sea_orm_tenancy::{TableTenancy, Tenancy};
+/// assert_eq!(<plan::Model as Tenancy>::TENANCY, TableTenancy::Universal { read_only: true });
+/// ```
+pub use sea_orm_tenancy_derive::Tenancy;
+
+/// How one entity takes part in tenancy. Implemented by `#[derive(Tenancy)]`.
+///
+/// ```
+/// # mod invoice {
+/// #     use sea_orm::entity::prelude::*;
+/// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
+/// #     #[sea_orm(table_name = "invoice")]
+/// #     #[tenanted(column = "tenant_key")]
+/// #     pub struct Model { #[sea_orm(primary_key)] pub id: i32, pub tenant_key: String }
+/// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+/// #     pub enum Relation {}
+/// #     impl ActiveModelBehavior for ActiveModel {}
+/// # }
+/// use sea_orm_tenancy::{TableTenancy, Tenancy};
+/// assert_eq!(
+///     <invoice::Model as Tenancy>::TENANCY,
+///     TableTenancy::Tenanted { column: "tenant_key" }
+/// );
+/// ```
+pub trait Tenancy {
+    /// Tenanted (through which column) or universal.
+    const TENANCY: TableTenancy;
+}
+
+/// How a tenant's DataKey selects rows.
+///
+/// ```
+/// use sea_orm_tenancy::MatchMode;
+/// assert_eq!(MatchMode::default(), MatchMode::Prefix);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MatchMode {
+    /// The default: a tenant sees its rows and its descendants' (`1.` sees `1.4.`).
+    /// Rendered as a byte-ordered range, `key <= data_key < upper_bound`, which an index
+    /// on the DataKey column serves.
+    #[default]
+    Prefix,
+    /// Single-level: a tenant sees only rows whose DataKey equals its own. Cheaper, and
+    /// what a distributed engine such as Citus routes on.
+    Exact,
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! Used by the code `#[derive(Tenancy)]` generates. Not public API.
+    pub use crate::registry::TableRegistration;
+    pub use inventory;
+}

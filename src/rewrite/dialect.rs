@@ -1,0 +1,193 @@
+//! Every difference between the backends lives here, and only here: the parser dialect,
+//! placeholders, identifier quoting, the byte-order collation of the DataKey column,
+//! string literals and the functions refused on each backend.
+
+use sea_orm::DbBackend;
+use sqlparser::ast::{Expr, Ident, ObjectName};
+use sqlparser::dialect::{Dialect as ParserDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+
+/// The backend a statement is rewritten for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Backend {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+/// How bound parameters are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlaceholderStyle {
+    /// `$1`, `$2`, … numbered; values are bound by number.
+    Numbered,
+    /// `?`; values are bound in the order the placeholders appear in the text.
+    Positional,
+}
+
+static POSTGRES: PostgreSqlDialect = PostgreSqlDialect {};
+static MYSQL: MySqlDialect = MySqlDialect {};
+static SQLITE: SQLiteDialect = SQLiteDialect {};
+
+/// Functions that read or write outside the statement's tables, or run SQL text, on any
+/// backend. A statement calling one is refused, whichever backend it targets.
+const REFUSED_FUNCTIONS: &[&str] = &[
+    // PostgreSQL: run SQL held in a string, or reach files, other databases, settings.
+    "query_to_xml",
+    "query_to_xml_and_xmlschema",
+    "query_to_xmlschema",
+    "cursor_to_xml",
+    "table_to_xml",
+    "table_to_xml_and_xmlschema",
+    "database_to_xml",
+    "schema_to_xml",
+    "dblink",
+    "dblink_exec",
+    "dblink_open",
+    "dblink_fetch",
+    "set_config",
+    "pg_read_file",
+    "pg_read_binary_file",
+    "pg_ls_dir",
+    "pg_stat_file",
+    "lo_import",
+    "lo_export",
+    "lo_get",
+    "lo_put",
+    "pg_terminate_backend",
+    "pg_cancel_backend",
+    // MySQL / MariaDB.
+    "load_file",
+    "sys_exec",
+    "sys_eval",
+    // SQLite.
+    "load_extension",
+    "readfile",
+    "writefile",
+    "edit",
+    "fts3_tokenizer",
+];
+
+impl Backend {
+    pub(crate) fn from_db(backend: DbBackend) -> Backend {
+        match backend {
+            DbBackend::Postgres => Backend::Postgres,
+            DbBackend::MySql => Backend::MySql,
+            // `DbBackend` is non-exhaustive; SQLite is the last one known today.
+            _ => Backend::Sqlite,
+        }
+    }
+
+    pub(crate) fn parser_dialect(self) -> &'static dyn ParserDialect {
+        match self {
+            Backend::Postgres => &POSTGRES,
+            Backend::MySql => &MYSQL,
+            Backend::Sqlite => &SQLITE,
+        }
+    }
+
+    pub(crate) fn placeholder_style(self) -> PlaceholderStyle {
+        match self {
+            Backend::Postgres => PlaceholderStyle::Numbered,
+            Backend::MySql | Backend::Sqlite => PlaceholderStyle::Positional,
+        }
+    }
+
+    /// The text of the `n`-th (1-based) placeholder of a prepared statement.
+    pub(crate) fn placeholder(self, n: usize) -> String {
+        match self.placeholder_style() {
+            PlaceholderStyle::Numbered => format!("${n}"),
+            PlaceholderStyle::Positional => "?".to_owned(),
+        }
+    }
+
+    /// Whether `text` is an original placeholder this backend binds.
+    pub(crate) fn original_placeholder_number(self, text: &str) -> Option<Option<usize>> {
+        match self.placeholder_style() {
+            PlaceholderStyle::Numbered => text
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n > 0)
+                .map(Some),
+            PlaceholderStyle::Positional => (text == "?").then_some(None),
+        }
+    }
+
+    /// A quoted identifier.
+    pub(crate) fn ident(self, name: &str) -> Ident {
+        match self {
+            Backend::MySql => Ident::with_quote('`', name),
+            Backend::Postgres | Backend::Sqlite => Ident::with_quote('"', name),
+        }
+    }
+
+    /// The DataKey column, compared bytewise. Prefix matching is a range in byte order
+    /// (`key <= column < upper_bound`), so the comparison must not use a case- or
+    /// punctuation-insensitive collation. With the column itself in that collation (C on
+    /// PostgreSQL, `utf8mb4_bin` on MariaDB/MySQL, BINARY on SQLite) the index serves it.
+    pub(crate) fn bytewise(self, column: Expr, exact: bool) -> Expr {
+        let collation = match (self, exact) {
+            // Deterministic collations already compare equality bytewise on PostgreSQL.
+            (Backend::Postgres, true) => return column,
+            (Backend::Postgres, false) => Ident::with_quote('"', "C"),
+            (Backend::MySql, _) => Ident::new("utf8mb4_bin"),
+            (Backend::Sqlite, _) => Ident::new("BINARY"),
+        };
+        Expr::Collate {
+            expr: Box::new(column),
+            collation: ObjectName::from(vec![collation]),
+        }
+    }
+
+    /// `value` as a string literal, for statements sent without parameters.
+    pub(crate) fn string_literal(self, value: &str) -> String {
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('\'');
+        for c in value.chars() {
+            match c {
+                '\'' => out.push_str("''"),
+                '\\' if self == Backend::MySql => out.push_str("\\\\"),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
+    }
+
+    /// Whether calling the function `name` is refused.
+    pub(crate) fn refuses_function(self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        REFUSED_FUNCTIONS.contains(&lower.as_str())
+    }
+
+    /// Whether a table-valued function may appear in FROM: it reads no table.
+    pub(crate) fn allows_table_function(self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        match self {
+            Backend::Postgres => matches!(
+                lower.as_str(),
+                "generate_series" | "unnest" | "jsonb_each" | "json_each" | "jsonb_array_elements"
+                    | "json_array_elements" | "jsonb_to_recordset" | "json_to_recordset"
+            ),
+            Backend::Sqlite => matches!(lower.as_str(), "json_each" | "json_tree" | "generate_series"),
+            Backend::MySql => false,
+        }
+    }
+
+    /// The conditional expression used to guard `ON DUPLICATE KEY UPDATE` assignments.
+    pub(crate) fn guarded_assignment(self) -> Option<&'static str> {
+        match self {
+            Backend::MySql => Some("IF"),
+            Backend::Postgres | Backend::Sqlite => None,
+        }
+    }
+
+    /// What to tell the user about SQL that does not parse on this backend.
+    pub(crate) fn parse_hint(self, sql: &str) -> Option<&'static str> {
+        let upper = sql.to_ascii_uppercase();
+        match self {
+            Backend::MySql if upper.contains("LOCK IN SHARE MODE") => {
+                Some("`LOCK IN SHARE MODE` is not supported; use `FOR SHARE` (lock_shared)")
+            }
+            _ => None,
+        }
+    }
+}

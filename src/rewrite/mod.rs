@@ -1,0 +1,347 @@
+//! The rewriter: a pure function from a statement, a tenant and a [`Registry`] to the
+//! scoped statement, or a [`TenancyError`]. It does no I/O.
+//!
+//! The SQL is parsed with `sqlparser` for the statement's backend, every tenanted relation
+//! is restricted where it is read, DataKeys written are checked or filled, and the AST is
+//! rendered again: what reaches the database is what was analysed (a comment, an
+//! executable MySQL comment or a second statement cannot ride along). Anything not
+//! understood is refused with [`TenancyError::UnsupportedStatement`].
+//!
+//! Rewritten statements are cached as templates keyed by backend, mode and SQL text,
+//! never by tenant; the DataKey travels as bound parameters.
+//!
+//! ```
+//! use sea_orm::{DbBackend, Statement};
+//! use sea_orm_tenancy::{DataKey, MatchMode, Registry, rewrite::rewrite};
+//!
+//! let registry = Registry::builder().tenanted("invoice", "data_key").build();
+//! let key = DataKey::new("1.4.")?;
+//! let stmt = Statement::from_sql_and_values(
+//!     DbBackend::Postgres,
+//!     r#"SELECT "id" FROM "invoice" WHERE "id" = $1"#,
+//!     [1.into()],
+//! );
+//! let out = rewrite(stmt, &key, MatchMode::Exact, &registry)?;
+//! assert_eq!(
+//!     out.sql,
+//!     r#"SELECT "id" FROM "invoice" WHERE "id" = $1 AND "invoice"."data_key" = $2"#
+//! );
+//! assert_eq!(out.values.unwrap().0.len(), 2);
+//! # Ok::<(), sea_orm_tenancy::TenancyError>(())
+//! ```
+
+pub(crate) mod cache;
+mod delete;
+mod dialect;
+mod insert;
+mod params;
+mod scope;
+mod select;
+mod update;
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use sea_orm::{DbBackend, Statement};
+use sqlparser::ast::{Expr, Query, Statement as Ast, Value, VisitMut, VisitorMut};
+use sqlparser::parser::{Parser, ParserOptions};
+
+use self::cache::KeyRef;
+use self::dialect::{Backend, PlaceholderStyle};
+use self::params::{MARKER, Template, build_template, original_marker};
+use self::scope::Rewriter;
+use crate::{DataKey, MatchMode, Registry, TenancyError};
+
+/// Rewrites a prepared statement for the tenant `key`.
+///
+/// Fails with [`TenancyError::UnsupportedStatement`] for SQL it does not understand or
+/// refuses (DDL, `SET`, `PRAGMA`, several statements, …), [`TenancyError::UnknownTable`]
+/// for a table nobody classified, and [`TenancyError::InvalidTenantAccess`] for a write
+/// of a DataKey outside the tenant or to a read-only table.
+///
+/// ```
+/// use sea_orm::{DbBackend, Statement};
+/// use sea_orm_tenancy::{DataKey, MatchMode, Registry, TenancyError, rewrite::rewrite};
+///
+/// let registry = Registry::builder().tenanted("invoice", "data_key").build();
+/// let key = DataKey::new("1.")?;
+/// let stmt = Statement::from_string(DbBackend::Sqlite, "DROP TABLE invoice");
+/// assert!(matches!(
+///     rewrite(stmt, &key, MatchMode::Prefix, &registry),
+///     Err(TenancyError::UnsupportedStatement { .. })
+/// ));
+/// # Ok::<(), TenancyError>(())
+/// ```
+pub fn rewrite(
+    statement: Statement,
+    key: &DataKey,
+    mode: MatchMode,
+    registry: &Registry,
+) -> Result<Statement, TenancyError> {
+    let backend = Backend::from_db(statement.db_backend);
+    let template = template(backend, mode, &statement.sql, key, registry, false)?;
+    let (sql, values) = template.bind(statement.values, key, mode)?;
+    Ok(Statement {
+        sql,
+        values,
+        db_backend: statement.db_backend,
+    })
+}
+
+/// Rewrites SQL sent without parameters (`execute_unprepared`). It may hold several
+/// statements; each is rewritten, and the DataKey is written as an escaped literal.
+///
+/// ```
+/// use sea_orm::DbBackend;
+/// use sea_orm_tenancy::{DataKey, MatchMode, Registry, rewrite::rewrite_unprepared};
+///
+/// let registry = Registry::builder().tenanted("invoice", "data_key").build();
+/// let key = DataKey::new("7.")?;
+/// let sql = rewrite_unprepared(
+///     "DELETE FROM invoice",
+///     DbBackend::Sqlite,
+///     &key,
+///     MatchMode::Exact,
+///     &registry,
+/// )?;
+/// assert_eq!(sql, "DELETE FROM invoice WHERE \"invoice\".\"data_key\" COLLATE BINARY = '7.'");
+/// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+/// ```
+pub fn rewrite_unprepared(
+    sql: &str,
+    backend: DbBackend,
+    key: &DataKey,
+    mode: MatchMode,
+    registry: &Registry,
+) -> Result<String, TenancyError> {
+    let backend = Backend::from_db(backend);
+    let template = template(backend, mode, sql, key, registry, true)?;
+    template.render_unprepared(key, mode)
+}
+
+fn flavour(backend: Backend, mode: MatchMode, unprepared: bool) -> u8 {
+    let b = match backend {
+        Backend::Postgres => 0,
+        Backend::MySql => 1,
+        Backend::Sqlite => 2,
+    };
+    let m = match mode {
+        MatchMode::Prefix => 0,
+        MatchMode::Exact => 4,
+    };
+    b | m | if unprepared { 8 } else { 0 }
+}
+
+fn template(
+    backend: Backend,
+    mode: MatchMode,
+    sql: &str,
+    key: &DataKey,
+    registry: &Registry,
+    unprepared: bool,
+) -> Result<Arc<Template>, TenancyError> {
+    let cache_key = KeyRef {
+        flavour: flavour(backend, mode, unprepared),
+        sql,
+    };
+    if let Some(t) = registry.cache.get(cache_key) {
+        return Ok(t);
+    }
+    let t = Arc::new(build(backend, mode, sql, key, registry, unprepared)?);
+    registry.cache.insert(cache_key, t.clone());
+    Ok(t)
+}
+
+fn build(
+    backend: Backend,
+    mode: MatchMode,
+    sql: &str,
+    key: &DataKey,
+    registry: &Registry,
+    unprepared: bool,
+) -> Result<Template, TenancyError> {
+    let unsupported = |reason: String| TenancyError::UnsupportedStatement {
+        tenant: key.to_string(),
+        reason,
+    };
+    if sql.contains(MARKER) {
+        return Err(unsupported(format!("the text `{MARKER}` is reserved")));
+    }
+    let mut statements = parse(backend, sql).map_err(|e| {
+        let hint = backend.parse_hint(sql).map(|h| format!(": {h}")).unwrap_or_default();
+        unsupported(format!("the SQL does not parse ({e}){hint}"))
+    })?;
+    match (statements.len(), unprepared) {
+        (0, _) => return Err(unsupported("no statement".to_owned())),
+        (1, _) | (_, true) => {}
+        (n, false) => {
+            return Err(unsupported(format!(
+                "{n} statements in one prepared statement; send one at a time"
+            )));
+        }
+    }
+    for s in &statements {
+        if !matches!(s, Ast::Query(_) | Ast::Insert(_) | Ast::Update(_) | Ast::Delete(_)) {
+            return Err(unsupported(format!(
+                "`{}` statements are refused on a tenant connection",
+                statement_kind(s)
+            )));
+        }
+    }
+    let originals = mark_originals(backend, &mut statements).map_err(unsupported)?;
+    let mut rewriter = Rewriter::new(backend, registry, mode, key);
+    for s in &mut statements {
+        if let ControlFlow::Break(e) = s.visit(&mut rewriter) {
+            return Err(e);
+        }
+    }
+    let rendered = statements
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    build_template(
+        backend,
+        &rendered,
+        &rewriter.markers,
+        originals,
+        rewriter.checks,
+        unprepared,
+    )
+    .map_err(unsupported)
+}
+
+fn parse(backend: Backend, sql: &str) -> Result<Vec<Ast>, sqlparser::parser::ParserError> {
+    Parser::new(backend.parser_dialect())
+        .with_options(ParserOptions::new().with_unescape(false))
+        .try_with_sql(sql)?
+        .parse_statements()
+}
+
+/// Parses a fixed query used as a building block.
+pub(crate) fn parse_query_template(backend: Backend, sql: &str) -> Option<Query> {
+    match parse(backend, sql).ok()?.pop()? {
+        Ast::Query(q) => Some(*q),
+        _ => None,
+    }
+}
+
+/// Parses a fixed expression used as a building block.
+pub(crate) fn parse_expr_template(backend: Backend, sql: &str) -> Option<Expr> {
+    Parser::new(backend.parser_dialect())
+        .try_with_sql(sql)
+        .ok()?
+        .parse_expr()
+        .ok()
+}
+
+/// The index of the original value bound to placeholder `text`, after
+/// [`mark_originals`] ran.
+pub(crate) fn original_index(backend: Backend, text: &str) -> Option<usize> {
+    match backend.placeholder_style() {
+        PlaceholderStyle::Numbered => backend
+            .original_placeholder_number(text)
+            .flatten()
+            .map(|n| n - 1),
+        PlaceholderStyle::Positional => text
+            .strip_prefix(MARKER)
+            .and_then(|t| t.strip_prefix('o'))
+            .and_then(|t| t.strip_suffix("__"))
+            .and_then(|n| n.parse().ok()),
+    }
+}
+
+/// Checks the original placeholders and, on positional backends, renames each to a
+/// marker carrying its rank in the original text. Returns how many values are bound.
+fn mark_originals(backend: Backend, statements: &mut [Ast]) -> Result<usize, String> {
+    struct Collect {
+        backend: Backend,
+        found: Vec<(sqlparser::tokenizer::Location, String)>,
+        bad: Option<String>,
+        max_number: usize,
+    }
+    impl VisitorMut for Collect {
+        type Break = ();
+        fn pre_visit_value(
+            &mut self,
+            value: &mut sqlparser::ast::ValueWithSpan,
+        ) -> ControlFlow<()> {
+            if let Value::Placeholder(p) = &value.value {
+                match self.backend.original_placeholder_number(p) {
+                    Some(Some(n)) => self.max_number = self.max_number.max(n),
+                    Some(None) => self.found.push((value.span.start, p.clone())),
+                    None => self.bad = Some(p.clone()),
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut c = Collect {
+        backend,
+        found: Vec::new(),
+        bad: None,
+        max_number: 0,
+    };
+    for s in statements.iter_mut() {
+        let _ = s.visit(&mut c);
+    }
+    if let Some(bad) = c.bad {
+        return Err(format!("placeholder `{bad}` is not supported on this backend"));
+    }
+    if backend.placeholder_style() == PlaceholderStyle::Numbered {
+        return Ok(c.max_number);
+    }
+    let mut order: Vec<(sqlparser::tokenizer::Location, usize)> = c
+        .found
+        .iter()
+        .enumerate()
+        .map(|(i, (loc, _))| (*loc, i))
+        .collect();
+    order.sort_by_key(|(loc, _)| (loc.line, loc.column));
+    if order.windows(2).any(|w| w[0].0 == w[1].0) || order.iter().any(|(l, _)| l.line == 0) {
+        return Err("cannot tell the placeholders apart".to_owned());
+    }
+    // rank[visit index] = rank in the text
+    let mut rank = vec![0usize; order.len()];
+    for (r, (_, visit_index)) in order.iter().enumerate() {
+        rank[*visit_index] = r;
+    }
+    struct Rename {
+        rank: Vec<usize>,
+        next: usize,
+    }
+    impl VisitorMut for Rename {
+        type Break = ();
+        fn pre_visit_value(
+            &mut self,
+            value: &mut sqlparser::ast::ValueWithSpan,
+        ) -> ControlFlow<()> {
+            if let Value::Placeholder(p) = &mut value.value {
+                if p == "?" {
+                    *p = original_marker(self.rank[self.next]);
+                    self.next += 1;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let count = rank.len();
+    let mut r = Rename { rank, next: 0 };
+    for s in statements.iter_mut() {
+        let _ = s.visit(&mut r);
+    }
+    Ok(count)
+}
+
+/// A short name for a statement's kind, for messages.
+pub(crate) fn statement_kind(statement: &Ast) -> String {
+    let text = statement.to_string();
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or("?").to_ascii_uppercase();
+    match first.as_str() {
+        "CREATE" | "ALTER" | "DROP" => {
+            format!("{first} {}", words.next().unwrap_or("").to_ascii_uppercase())
+        }
+        _ => first,
+    }
+}

@@ -1,0 +1,318 @@
+//! Names in scope, and the visitor that walks a statement.
+//!
+//! The walk is post-order: every query (top level, CTE body, derived table, subquery in
+//! any clause) restricts the tables in its own FROM once its children are done, so each
+//! relation is handled exactly once, at the level where it is read. CTE names are
+//! tracked per query, so that a CTE hides a table of the same name only where SQL says
+//! it does: inside the CTE's own body (non-recursive), the name is the real table.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, Ident, ObjectName, Query, Statement, VisitorMut};
+
+use super::dialect::Backend;
+use super::params::{Check, CheckSource, Markers, TenantSlot};
+use crate::registry::{Registry, Resolved};
+use crate::{DataKey, MatchMode, TenancyError};
+
+/// One level of CTE names: each entry is a name and whether it is visible here.
+/// A hidden entry masks the same name in the next enclosing frame (a CTE body does not
+/// see itself, nor the CTEs declared after it, unless the WITH is recursive).
+#[derive(Debug, Default)]
+struct Frame {
+    entries: Vec<(String, bool)>,
+}
+
+/// The state of one rewrite.
+pub(crate) struct Rewriter<'a> {
+    pub(crate) backend: Backend,
+    pub(crate) registry: &'a Registry,
+    pub(crate) mode: MatchMode,
+    pub(crate) tenant: &'a DataKey,
+    pub(crate) markers: Markers,
+    pub(crate) checks: Vec<Check>,
+    frames: Vec<Frame>,
+    pushed: Vec<usize>,
+    cte_bodies: HashMap<*const Query, Vec<String>>,
+}
+
+/// A table met in a FROM clause, for resolving write targets and qualified columns.
+#[derive(Debug, Clone)]
+pub(crate) struct SeenTable {
+    /// The name the statement uses for it: its alias, or its name (last part), lower-case.
+    pub(crate) exposed: String,
+    /// The table name as written, for messages.
+    pub(crate) table: String,
+    pub(crate) resolved: Resolved,
+}
+
+impl<'a> Rewriter<'a> {
+    pub(crate) fn new(
+        backend: Backend,
+        registry: &'a Registry,
+        mode: MatchMode,
+        tenant: &'a DataKey,
+    ) -> Self {
+        Rewriter {
+            backend,
+            registry,
+            mode,
+            tenant,
+            markers: Markers::default(),
+            checks: Vec::new(),
+            frames: Vec::new(),
+            pushed: Vec::new(),
+            cte_bodies: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn unsupported(&self, reason: impl Into<String>) -> TenancyError {
+        TenancyError::UnsupportedStatement {
+            tenant: self.tenant.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_access(&self, table: &str, reason: impl Into<String>) -> TenancyError {
+        TenancyError::InvalidTenantAccess {
+            table: table.to_owned(),
+            tenant: self.tenant.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn unknown_table(&self, table: &str) -> TenancyError {
+        TenancyError::UnknownTable {
+            table: table.to_owned(),
+            tenant: self.tenant.to_string(),
+        }
+    }
+
+    /// Whether an unqualified `name` refers to a CTE where it is read.
+    pub(crate) fn is_cte(&self, name: &str) -> bool {
+        let mut masked: HashMap<&str, usize> = HashMap::new();
+        for frame in self.frames.iter().rev() {
+            for (n, visible) in &frame.entries {
+                if !n.eq_ignore_ascii_case(name) {
+                    continue;
+                }
+                if !*visible {
+                    *masked.entry(name).or_default() += 1;
+                } else if let Some(m) = masked.get_mut(name).filter(|m| **m > 0) {
+                    *m -= 1;
+                } else {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Splits a table name into (schema, table), both as written.
+    pub(crate) fn split_name(&self, name: &ObjectName) -> Result<(Option<String>, String), TenancyError> {
+        let parts: Option<Vec<&Ident>> = name.0.iter().map(|p| p.as_ident()).collect();
+        let parts = parts.ok_or_else(|| self.unsupported(format!("table name `{name}` is not a plain name")))?;
+        match parts.as_slice() {
+            [table] => Ok((None, table.value.clone())),
+            [.., schema, table] => Ok((Some(schema.value.clone()), table.value.clone())),
+            [] => Err(self.unsupported("empty table name")),
+        }
+    }
+
+    /// Resolves a table name, refusing unknown and conflicting tables.
+    pub(crate) fn resolve(&self, name: &ObjectName) -> Result<Resolved, TenancyError> {
+        let (schema, table) = self.split_name(name)?;
+        match self.registry.resolve(schema.as_deref(), &table) {
+            Resolved::Unknown => Err(self.unknown_table(&name.to_string())),
+            Resolved::Conflict(why) => Err(self.unsupported(why)),
+            r => Ok(r),
+        }
+    }
+
+    /// The DataKey column of the table exposed as `qualifier`.
+    pub(crate) fn key_column(&self, qualifier: &[Ident], column: &str) -> Expr {
+        let mut idents = qualifier.to_vec();
+        idents.push(self.backend.ident(column));
+        Expr::CompoundIdentifier(idents)
+    }
+
+    /// The tenant predicate on the DataKey column of the table exposed as `qualifier`.
+    pub(crate) fn predicate(&mut self, qualifier: &[Ident], column: &str) -> Expr {
+        match self.mode {
+            MatchMode::Exact => Expr::BinaryOp {
+                left: Box::new(self.backend.bytewise(self.key_column(qualifier, column), true)),
+                op: sqlparser::ast::BinaryOperator::Eq,
+                right: Box::new(self.markers.tenant(TenantSlot::Key)),
+            },
+            MatchMode::Prefix => {
+                let lower = Expr::BinaryOp {
+                    left: Box::new(self.backend.bytewise(self.key_column(qualifier, column), false)),
+                    op: sqlparser::ast::BinaryOperator::GtEq,
+                    right: Box::new(self.markers.tenant(TenantSlot::Key)),
+                };
+                let upper = Expr::BinaryOp {
+                    left: Box::new(self.backend.bytewise(self.key_column(qualifier, column), false)),
+                    op: sqlparser::ast::BinaryOperator::Lt,
+                    right: Box::new(self.markers.tenant(TenantSlot::Upper)),
+                };
+                and(lower, upper)
+            }
+        }
+    }
+
+    /// Records the DataKey value a statement writes into `table`, to be checked against
+    /// the tenant on every call. Refuses values that cannot be checked.
+    pub(crate) fn check_written(&mut self, table: &str, value: &Expr) -> Result<(), TenancyError> {
+        use sqlparser::ast::Value;
+        match value {
+            Expr::Nested(inner) => self.check_written(table, inner),
+            Expr::Value(v) => match &v.value {
+                Value::Placeholder(p) => {
+                    let index = super::original_index(self.backend, p).ok_or_else(|| {
+                        self.unsupported(format!("placeholder `{p}` is not supported"))
+                    })?;
+                    self.checks.push(Check {
+                        table: table.to_owned(),
+                        source: CheckSource::Param(index),
+                    });
+                    Ok(())
+                }
+                Value::SingleQuotedString(s) => {
+                    self.checks.push(Check {
+                        table: table.to_owned(),
+                        source: CheckSource::Literal(s.clone()),
+                    });
+                    Ok(())
+                }
+                Value::Null => Err(self.invalid_access(table, "the data key cannot be set to null")),
+                other => Err(self.invalid_access(
+                    table,
+                    format!("the data key cannot be set to {other}"),
+                )),
+            },
+            other => Err(self.invalid_access(
+                table,
+                format!("the data key cannot be set by the expression `{other}`"),
+            )),
+        }
+    }
+
+    fn enter_query(&mut self, query: &Query) {
+        let mut pushed = 0;
+        if let Some(hidden) = self.cte_bodies.remove(&(query as *const Query)) {
+            self.frames.push(Frame {
+                entries: hidden.into_iter().map(|n| (n, false)).collect(),
+            });
+            pushed += 1;
+        }
+        if let Some(with) = &query.with {
+            let names: Vec<String> = with
+                .cte_tables
+                .iter()
+                .map(|c| c.alias.name.value.clone())
+                .collect();
+            for (i, cte) in with.cte_tables.iter().enumerate() {
+                let hidden = if with.recursive {
+                    Vec::new()
+                } else {
+                    names[i..].to_vec()
+                };
+                self.cte_bodies.insert(&*cte.query as *const Query, hidden);
+            }
+            self.frames.push(Frame {
+                entries: names.into_iter().map(|n| (n, true)).collect(),
+            });
+            pushed += 1;
+        }
+        self.pushed.push(pushed);
+    }
+
+    fn leave_query(&mut self) {
+        let n = self.pushed.pop().unwrap_or(0);
+        for _ in 0..n {
+            self.frames.pop();
+        }
+    }
+}
+
+/// `left AND right`.
+pub(crate) fn and(left: Expr, right: Expr) -> Expr {
+    Expr::BinaryOp {
+        left: Box::new(left),
+        op: sqlparser::ast::BinaryOperator::And,
+        right: Box::new(right),
+    }
+}
+
+/// `existing AND p1 AND p2 …`, parenthesising `existing` when it binds looser than AND.
+pub(crate) fn and_all(existing: Option<Expr>, preds: Vec<Expr>) -> Option<Expr> {
+    use sqlparser::ast::BinaryOperator;
+    let mut acc = existing.map(|e| match e {
+        Expr::BinaryOp {
+            op: BinaryOperator::Or | BinaryOperator::Xor,
+            ..
+        } => Expr::Nested(Box::new(e)),
+        e => e,
+    });
+    for p in preds {
+        acc = Some(match acc {
+            Some(a) => and(a, p),
+            None => p,
+        });
+    }
+    acc
+}
+
+impl VisitorMut for Rewriter<'_> {
+    type Break = TenancyError;
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Self::Break> {
+        self.enter_query(query);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<Self::Break> {
+        let result = self.restrict_set_expr(&mut query.body);
+        self.leave_query();
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        }
+    }
+
+    fn post_visit_statement(&mut self, statement: &mut Statement) -> ControlFlow<Self::Break> {
+        let result = match statement {
+            Statement::Query(_) => Ok(()),
+            Statement::Insert(insert) => self.restrict_insert(insert),
+            Statement::Update(update) => self.restrict_update(update),
+            Statement::Delete(delete) => self.restrict_delete(delete),
+            other => Err(self.unsupported(format!(
+                "`{}` statements are refused on a tenant connection",
+                super::statement_kind(other)
+            ))),
+        };
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        }
+    }
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Self::Break> {
+        if let Expr::Function(f) = expr {
+            let name = f
+                .name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.clone())
+                .unwrap_or_default();
+            if self.backend.refuses_function(&name) {
+                return ControlFlow::Break(self.unsupported(format!(
+                    "function `{name}` is refused on a tenant connection"
+                )));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}

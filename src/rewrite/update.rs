@@ -1,0 +1,81 @@
+//! UPDATE: restrict the target and every joined or FROM table, and check any DataKey the
+//! statement writes.
+
+use sqlparser::ast::{AssignmentTarget, ObjectName, SqliteOnConflict, Update, UpdateTableFromKind};
+
+use super::scope::{Rewriter, SeenTable, and_all};
+use crate::TenancyError;
+use crate::registry::Resolved;
+
+impl Rewriter<'_> {
+    pub(crate) fn restrict_update(&mut self, update: &mut Update) -> Result<(), TenancyError> {
+        let mut seen = Vec::new();
+        let mut preds = self.restrict_joined(&mut update.table, false, &mut seen)?;
+        if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) =
+            &mut update.from
+        {
+            preds.extend(self.restrict_from(from, &mut seen)?);
+        }
+        let targets_start = seen.first().cloned();
+        for assignment in &update.assignments {
+            let columns: Vec<&ObjectName> = match &assignment.target {
+                AssignmentTarget::ColumnName(c) => vec![c],
+                AssignmentTarget::Tuple(cs) => cs.iter().collect(),
+            };
+            let tuple = columns.len() > 1;
+            for column in columns {
+                let (qualifier, column) = self.split_name(column)?;
+                let target = write_target(&seen, qualifier.as_deref(), targets_start.as_ref());
+                let Some(target) = target else {
+                    return Err(self.unsupported(format!(
+                        "cannot tell which table `{column}` belongs to"
+                    )));
+                };
+                match target.resolved {
+                    Resolved::Universal { read_only: true } => {
+                        return Err(self.invalid_access(&target.table, "the table is read-only for tenants"));
+                    }
+                    Resolved::Tenanted(key) if key.eq_ignore_ascii_case(&column) => {
+                        if tuple {
+                            return Err(self.invalid_access(
+                                &target.table,
+                                "the data key cannot be set in a tuple assignment",
+                            ));
+                        }
+                        if matches!(update.or, Some(SqliteOnConflict::Replace)) {
+                            return Err(self.unsupported(format!(
+                                "UPDATE OR REPLACE of the data key of `{}` could delete another tenant's row",
+                                target.table
+                            )));
+                        }
+                        let table = target.table.clone();
+                        self.check_written(&table, &assignment.value)?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if matches!(update.or, Some(SqliteOnConflict::Replace))
+            && seen.iter().any(|t| matches!(t.resolved, Resolved::Tenanted(_)))
+        {
+            return Err(self.unsupported(
+                "UPDATE OR REPLACE on a tenanted table could delete another tenant's row",
+            ));
+        }
+        update.selection = and_all(update.selection.take(), preds);
+        Ok(())
+    }
+}
+
+/// The table an assignment or a DELETE target refers to: the one exposed under
+/// `qualifier`, or the statement's first table when unqualified.
+pub(crate) fn write_target<'s>(
+    seen: &'s [SeenTable],
+    qualifier: Option<&str>,
+    first: Option<&'s SeenTable>,
+) -> Option<&'s SeenTable> {
+    match qualifier {
+        Some(q) => seen.iter().find(|t| t.exposed.eq_ignore_ascii_case(q)),
+        None => first,
+    }
+}
