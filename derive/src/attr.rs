@@ -32,6 +32,8 @@ pub(crate) struct Tenanted<'a> {
     pub(crate) position: usize,
     /// The field that holds the DataKey, if named.
     pub(crate) column: Option<LitStr>,
+    /// The attribute has errors, so which field it means is uncertain.
+    pub(crate) malformed: bool,
 }
 
 /// `#[universal]` or `#[universal(read_only)]`.
@@ -124,6 +126,7 @@ pub(crate) fn get_field(cx: &Ctxt, input: &[Attribute]) -> FieldAttrs {
 }
 
 fn parse_tenanted<'a>(cx: &Ctxt, attr: &'a Attribute, position: usize) -> Tenanted<'a> {
+    let errors_before = cx.error_count();
     let mut column: Option<LitStr> = None;
     match &attr.meta {
         Meta::Path(_) => {}
@@ -172,6 +175,7 @@ fn parse_tenanted<'a>(cx: &Ctxt, attr: &'a Attribute, position: usize) -> Tenant
         original: attr,
         position,
         column,
+        malformed: cx.error_count() > errors_before,
     }
 }
 

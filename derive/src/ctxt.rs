@@ -31,12 +31,12 @@ impl Ctxt {
         self.errors.set(errors);
     }
 
-    /// Whether any error was recorded.
-    pub(crate) fn has_errors(&self) -> bool {
+    /// How many errors were recorded so far.
+    pub(crate) fn error_count(&self) -> usize {
         let errors = self.errors.take();
-        let any = !errors.is_empty();
+        let count = errors.len();
         self.errors.set(errors);
-        any
+        count
     }
 
     /// All the errors recorded, combined into one, or `Ok` if there were none.

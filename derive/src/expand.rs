@@ -34,12 +34,10 @@ pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let input = Input::from_syn(&cx, node);
     valid::check(&cx, &input);
-    if input.is_generated_model_ex() {
-        // The `Model` this `ModelEx` was generated from carries the same attributes, and
-        // its derive reports their errors: reporting them here too would only repeat them.
-        if cx.has_errors() {
-            return TokenStream::new();
-        }
+    // The `Model` a `ModelEx` was generated from carries the same attributes, and its
+    // derive reports their errors: reporting them here too would only repeat them.
+    if input.is_generated_model_ex() && cx.error_count() > 0 {
+        return TokenStream::new();
     }
     match cx.check().and_then(|()| expand(&input)) {
         Ok(tokens) => tokens,

@@ -79,6 +79,8 @@ pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
                 format!("{message}: a table is either tenanted or universal, not both"),
             );
         }
+        // Which field a malformed #[tenanted(...)] means is uncertain: its errors suffice.
+        (Some(tenanted), None) if tenanted.malformed => {}
         (Some(tenanted), None) => match input.data_key_field() {
             Some(field) => check_data_key_field(cx, field),
             None => match &tenanted.column {
