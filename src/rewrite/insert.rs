@@ -33,7 +33,7 @@ impl Rewriter<'_> {
             return Err(self.unsupported("INSERT INTO a table function is not supported"));
         };
         let name = name.clone();
-        let table = name.to_string();
+        let table = Self::plain_name(&name);
         let column = match self.resolve(&name)? {
             Resolved::Tenanted(column) => column,
             Resolved::Universal { read_only: true } => {

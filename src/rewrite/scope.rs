@@ -120,11 +120,20 @@ impl<'a> Rewriter<'a> {
         }
     }
 
+    /// The table name as text, without quotes, for messages.
+    pub(crate) fn plain_name(name: &ObjectName) -> String {
+        name.0
+            .iter()
+            .map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_else(|| p.to_string()))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
     /// Resolves a table name, refusing unknown and conflicting tables.
     pub(crate) fn resolve(&self, name: &ObjectName) -> Result<Resolved, TenancyError> {
         let (schema, table) = self.split_name(name)?;
         match self.registry.resolve(schema.as_deref(), &table) {
-            Resolved::Unknown => Err(self.unknown_table(&name.to_string())),
+            Resolved::Unknown => Err(self.unknown_table(&Self::plain_name(name))),
             Resolved::Conflict(why) => Err(self.unsupported(why)),
             r => Ok(r),
         }

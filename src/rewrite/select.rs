@@ -209,7 +209,7 @@ impl Rewriter<'_> {
                         .as_ref()
                         .map(|a| a.name.value.to_ascii_lowercase())
                         .unwrap_or_else(|| table.to_ascii_lowercase()),
-                    table: name.to_string(),
+                    table: Self::plain_name(name),
                     resolved: resolved.clone(),
                 });
                 let Resolved::Tenanted(column) = resolved else {
