@@ -1,0 +1,389 @@
+//! Everything a tenant connection refuses, with the typed error it refuses with. Pure:
+//! the rewriter alone, no database (the live refusals run in `tests/isolation.rs`).
+//!
+//! Run: `cargo test --test refusals`
+
+use sea_orm::{DbBackend, DbErr, Statement, Value};
+use sea_orm_tenancy::rewrite::{rewrite, rewrite_unprepared};
+use sea_orm_tenancy::{DataKey, MatchMode, Registry, TenancyError};
+
+fn registry() -> Registry {
+    Registry::builder()
+        .tenanted("invoice", "data_key")
+        .tenanted("customer", "data_key")
+        .universal("country")
+        .universal_read_only("plan")
+        .allow("seaql_migrations")
+        .build()
+}
+
+fn refused_with(backend: DbBackend, sql: &str, values: Vec<Value>) -> TenancyError {
+    let key = DataKey::new("1.4.").expect("key");
+    let stmt = Statement::from_sql_and_values(backend, sql, values);
+    match rewrite(stmt, &key, MatchMode::Prefix, &registry()) {
+        Ok(s) => panic!("`{sql}` was not refused; it became `{}`", s.sql),
+        Err(e) => e,
+    }
+}
+
+fn refused(sql: &str) -> TenancyError {
+    refused_with(DbBackend::Sqlite, sql, vec![])
+}
+
+#[track_caller]
+fn assert_unsupported(err: TenancyError, needle: &str) {
+    match &err {
+        TenancyError::UnsupportedStatement { tenant, reason } => {
+            assert_eq!(tenant, "1.4.");
+            assert!(reason.contains(needle), "`{reason}` lacks `{needle}`");
+        }
+        other => panic!("expected UnsupportedStatement, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_invalid_access(err: TenancyError, table: &str, needle: &str) {
+    match &err {
+        TenancyError::InvalidTenantAccess {
+            table: t,
+            tenant,
+            reason,
+        } => {
+            assert_eq!(t, table);
+            assert_eq!(tenant, "1.4.");
+            assert!(reason.contains(needle), "`{reason}` lacks `{needle}`");
+        }
+        other => panic!("expected InvalidTenantAccess, got {other:?}"),
+    }
+}
+
+#[test]
+fn ddl_is_refused() {
+    for sql in [
+        "CREATE TABLE x (id int)",
+        "DROP TABLE invoice",
+        "ALTER TABLE invoice ADD COLUMN y int",
+        "CREATE INDEX i ON invoice (id)",
+        "CREATE VIEW v AS SELECT * FROM invoice",
+        "CREATE TRIGGER t AFTER INSERT ON invoice BEGIN DELETE FROM customer; END",
+    ] {
+        assert_unsupported(refused(sql), "refused on a tenant connection");
+    }
+}
+
+#[test]
+fn session_and_engine_commands_are_refused() {
+    assert_unsupported(refused("PRAGMA foreign_keys = 0"), "refused");
+    assert_unsupported(refused("ATTACH DATABASE 'other.db' AS other"), "refused");
+    assert_unsupported(refused_with(DbBackend::Postgres, "SET app.tenant = '2.'", vec![]), "refused");
+    assert_unsupported(refused_with(DbBackend::Postgres, "TRUNCATE invoice", vec![]), "refused");
+    assert_unsupported(refused_with(DbBackend::MySql, "TRUNCATE TABLE invoice", vec![]), "refused");
+    assert_unsupported(refused_with(DbBackend::Postgres, "COPY invoice TO STDOUT", vec![]), "refused");
+    assert_unsupported(refused("BEGIN"), "refused");
+    assert_unsupported(refused("EXPLAIN SELECT * FROM invoice"), "refused");
+}
+
+#[test]
+fn sql_that_does_not_parse_is_refused() {
+    assert_unsupported(refused("SELEKT * FROM invoice"), "does not parse");
+}
+
+#[test]
+fn lock_in_share_mode_is_refused_with_a_hint() {
+    let err = refused_with(DbBackend::MySql, "SELECT * FROM invoice LOCK IN SHARE MODE", vec![]);
+    assert_unsupported(err, "FOR SHARE");
+}
+
+#[test]
+fn several_statements_in_one_prepared_statement_are_refused() {
+    assert_unsupported(refused("SELECT 1 FROM country; DELETE FROM invoice"), "2 statements");
+}
+
+#[test]
+fn one_bad_statement_refuses_the_whole_unprepared_batch() {
+    let key = DataKey::new("1.4.").expect("key");
+    let err = rewrite_unprepared(
+        "DELETE FROM invoice; DROP TABLE customer",
+        DbBackend::Sqlite,
+        &key,
+        MatchMode::Prefix,
+        &registry(),
+    )
+    .expect_err("refused");
+    assert_unsupported(err, "DROP TABLE");
+}
+
+#[test]
+fn unclassified_table_is_refused_wherever_it_appears() {
+    for sql in [
+        "SELECT * FROM audit_log",
+        "SELECT * FROM invoice WHERE id IN (SELECT invoice_id FROM audit_log)",
+        "SELECT * FROM invoice JOIN audit_log ON true",
+        "INSERT INTO audit_log (x) VALUES (1)",
+        "UPDATE audit_log SET x = 1",
+        "DELETE FROM audit_log",
+        "WITH a AS (SELECT * FROM audit_log) SELECT * FROM a",
+    ] {
+        match refused(sql) {
+            TenancyError::UnknownTable { table, tenant } => {
+                assert_eq!(table, "audit_log", "{sql}");
+                assert_eq!(tenant, "1.4.");
+            }
+            other => panic!("{sql}: expected UnknownTable, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn allow_listed_table_is_accepted() {
+    let key = DataKey::new("1.4.").expect("key");
+    let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT version FROM seaql_migrations");
+    let out = rewrite(stmt, &key, MatchMode::Prefix, &registry()).expect("allowed");
+    assert_eq!(out.sql, "SELECT version FROM seaql_migrations");
+}
+
+#[test]
+fn a_table_registered_with_two_data_key_columns_is_refused() {
+    let r = Registry::builder().tenanted("t", "a").tenanted("t", "b").build();
+    let key = DataKey::new("1.").expect("key");
+    let err = rewrite(Statement::from_string(DbBackend::Sqlite, "SELECT * FROM t"), &key, MatchMode::Prefix, &r)
+        .expect_err("conflict");
+    assert!(matches!(err, TenancyError::UnsupportedStatement { .. }));
+}
+
+#[test]
+fn insert_of_another_tenants_key_is_refused() {
+    let err = refused_with(
+        DbBackend::Sqlite,
+        "INSERT INTO invoice (number, data_key) VALUES (?, ?)",
+        vec!["x".into(), "2.".into()],
+    );
+    assert_invalid_access(err, "invoice", "outside the tenant");
+}
+
+#[test]
+fn insert_of_the_parent_key_is_refused() {
+    let err = refused_with(
+        DbBackend::Sqlite,
+        "INSERT INTO invoice (number, data_key) VALUES (?, ?)",
+        vec!["x".into(), "1.".into()],
+    );
+    assert_invalid_access(err, "invoice", "outside the tenant");
+}
+
+#[test]
+fn insert_of_a_sibling_sharing_a_text_prefix_is_refused() {
+    let err = refused_with(
+        DbBackend::Sqlite,
+        "INSERT INTO invoice (number, data_key) VALUES (?, ?)",
+        vec!["x".into(), "1.40.".into()],
+    );
+    assert_invalid_access(err, "invoice", "outside the tenant");
+}
+
+#[test]
+fn insert_of_a_malformed_key_inside_the_prefix_is_refused() {
+    let err = refused_with(
+        DbBackend::Sqlite,
+        "INSERT INTO invoice (number, data_key) VALUES (?, ?)",
+        vec!["x".into(), "1.4.%".into()],
+    );
+    assert_invalid_access(err, "invoice", "outside the tenant");
+}
+
+#[test]
+fn insert_of_a_literal_foreign_key_is_refused() {
+    assert_invalid_access(
+        refused("INSERT INTO invoice (number, data_key) VALUES ('x', '2.')"),
+        "invoice",
+        "outside the tenant",
+    );
+}
+
+#[test]
+fn insert_of_a_null_key_is_refused() {
+    assert_invalid_access(
+        refused("INSERT INTO invoice (number, data_key) VALUES ('x', NULL)"),
+        "invoice",
+        "null",
+    );
+    let err = refused_with(
+        DbBackend::Sqlite,
+        "INSERT INTO invoice (number, data_key) VALUES (?, ?)",
+        vec!["x".into(), Value::String(None)],
+    );
+    assert_invalid_access(err, "invoice", "null");
+}
+
+#[test]
+fn insert_of_a_key_computed_by_an_expression_is_refused() {
+    assert_invalid_access(
+        refused("INSERT INTO invoice (number, data_key) VALUES ('x', '1.4.' || 'z.')"),
+        "invoice",
+        "expression",
+    );
+}
+
+#[test]
+fn insert_select_copying_the_key_column_is_refused() {
+    assert_invalid_access(
+        refused("INSERT INTO invoice (number, data_key) SELECT name, data_key FROM customer"),
+        "invoice",
+        "expression",
+    );
+}
+
+#[test]
+fn insert_into_a_tenanted_table_without_columns_is_refused() {
+    assert_unsupported(refused("INSERT INTO invoice VALUES (1, 'x', '1.4.')"), "must name its columns");
+}
+
+#[test]
+fn replace_into_a_tenanted_table_is_refused() {
+    assert_unsupported(
+        refused_with(DbBackend::MySql, "REPLACE INTO invoice (id, number) VALUES (1, 'x')", vec![]),
+        "REPLACE",
+    );
+    assert_unsupported(refused("INSERT OR REPLACE INTO invoice (id, number) VALUES (1, 'x')"), "REPLACE");
+}
+
+#[test]
+fn upsert_that_moves_the_row_to_another_tenant_is_refused() {
+    assert_invalid_access(
+        refused_with(
+            DbBackend::Postgres,
+            "INSERT INTO invoice (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET data_key = '2.'",
+            vec![],
+        ),
+        "invoice",
+        "outside the tenant",
+    );
+    assert_invalid_access(
+        refused_with(
+            DbBackend::MySql,
+            "INSERT INTO invoice (id) VALUES (1) ON DUPLICATE KEY UPDATE data_key = '2.'",
+            vec![],
+        ),
+        "invoice",
+        "outside the tenant",
+    );
+}
+
+#[test]
+fn update_of_tenant_column_to_another_tenant_is_refused() {
+    let err = refused_with(
+        DbBackend::Postgres,
+        r#"UPDATE "invoice" SET "data_key" = $1 WHERE "id" = $2"#,
+        vec!["2.".into(), 1.into()],
+    );
+    assert_invalid_access(err, "invoice", "outside the tenant");
+}
+
+#[test]
+fn update_of_tenant_column_by_an_expression_is_refused() {
+    assert_invalid_access(
+        refused("UPDATE invoice SET data_key = replace(data_key, '1.4.', '2.')"),
+        "invoice",
+        "expression",
+    );
+}
+
+#[test]
+fn update_of_tenant_column_within_the_subtree_is_allowed() {
+    let key = DataKey::new("1.4.").expect("key");
+    let stmt = Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "UPDATE invoice SET data_key = ? WHERE id = ?",
+        ["1.4.9.".into(), 1.into()],
+    );
+    assert!(rewrite(stmt, &key, MatchMode::Prefix, &registry()).is_ok());
+}
+
+#[test]
+fn writes_to_a_read_only_universal_table_are_refused() {
+    for sql in [
+        "INSERT INTO plan (name) VALUES ('x')",
+        "UPDATE plan SET name = 'x'",
+        "DELETE FROM plan",
+    ] {
+        assert_invalid_access(refused(sql), "plan", "read-only");
+    }
+}
+
+#[test]
+fn reads_of_a_read_only_universal_table_are_allowed() {
+    let key = DataKey::new("1.4.").expect("key");
+    let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT name FROM plan");
+    assert!(rewrite(stmt, &key, MatchMode::Prefix, &registry()).is_ok());
+}
+
+#[test]
+fn functions_that_run_sql_text_or_touch_files_are_refused() {
+    assert_unsupported(
+        refused_with(DbBackend::Postgres, "SELECT query_to_xml('select * from invoice', true, true, '')", vec![]),
+        "query_to_xml",
+    );
+    assert_unsupported(
+        refused_with(DbBackend::Postgres, "SELECT set_config('app.tenant', '2.', false)", vec![]),
+        "set_config",
+    );
+    assert_unsupported(refused("SELECT load_extension('x')"), "load_extension");
+    assert_unsupported(refused_with(DbBackend::MySql, "SELECT LOAD_FILE('/etc/passwd')", vec![]), "LOAD_FILE");
+}
+
+#[test]
+fn select_into_is_refused() {
+    assert_unsupported(
+        refused_with(DbBackend::Postgres, "SELECT * INTO stolen FROM invoice", vec![]),
+        "INTO",
+    );
+}
+
+#[test]
+fn table_functions_that_are_not_known_to_be_harmless_are_refused() {
+    assert_unsupported(refused_with(DbBackend::Postgres, "SELECT * FROM dblink('x', 'y') AS t(a int)", vec![]), "dblink");
+}
+
+#[test]
+fn the_internal_marker_text_is_reserved() {
+    assert_unsupported(refused("SELECT '__sot_t0__' FROM country"), "reserved");
+}
+
+#[test]
+fn a_statement_with_fewer_values_than_placeholders_is_refused() {
+    let err = refused_with(DbBackend::Sqlite, "SELECT * FROM invoice WHERE id = ?", vec![]);
+    assert_unsupported(err, "placeholders");
+}
+
+#[test]
+fn named_placeholders_are_refused() {
+    assert_unsupported(
+        refused_with(DbBackend::Sqlite, "SELECT * FROM invoice WHERE id = :id", vec![1.into()]),
+        "placeholder",
+    );
+}
+
+#[test]
+fn typed_error_comes_back_from_db_err() {
+    let err = refused("SELECT * FROM audit_log");
+    let db: DbErr = err.clone().into();
+    assert_eq!(TenancyError::from_db_err(&db), Some(&err));
+    assert!(db.to_string().contains("unknown table `audit_log` for tenant `1.4.`"));
+    assert_eq!(TenancyError::from_db_err(&DbErr::Custom("x".into())), None);
+}
+
+#[test]
+fn malformed_data_key_is_a_typed_error() {
+    for bad in ["", "1", "1..", "a b.", "1.4"] {
+        assert!(matches!(DataKey::new(bad), Err(TenancyError::InvalidDataKey { .. })), "{bad:?}");
+    }
+}
+
+#[test]
+fn error_messages_are_lower_case_and_name_table_and_tenant() {
+    let err = refused("DELETE FROM plan");
+    let text = err.to_string();
+    assert!(text.starts_with("invalid tenant access"), "{text}");
+    assert!(text.contains("`plan`") && text.contains("`1.4.`"), "{text}");
+    assert!(!text.ends_with('.'), "{text}");
+}
