@@ -110,8 +110,7 @@ impl DataKey {
     /// ```
     pub fn parent(&self) -> Option<DataKey> {
         let body = &self.0[..self.0.len() - 1];
-        body.rfind('.')
-            .map(|i| DataKey(Arc::from(&self.0[..=i])))
+        body.rfind('.').map(|i| DataKey(Arc::from(&self.0[..=i])))
     }
 
     /// The child key with one more segment (`1.` + `4` → `1.4.`).
@@ -251,7 +250,12 @@ mod tests {
             assert!(err.contains(why), "{k}: {err}");
         }
         let long = "a.".repeat(128);
-        assert!(DataKey::new(&long).expect_err("too long").to_string().contains("at most 255"));
+        assert!(
+            DataKey::new(&long)
+                .expect_err("too long")
+                .to_string()
+                .contains("at most 255")
+        );
     }
 
     #[test]

@@ -402,9 +402,16 @@ mod tests {
     #[test]
     fn schema_qualified_reference_matches_its_schema_only() {
         let r = Registry::builder()
-            .add(Some("billing"), "invoice", TableTenancy::Tenanted { column: "k" })
+            .add(
+                Some("billing"),
+                "invoice",
+                TableTenancy::Tenanted { column: "k" },
+            )
             .build();
-        assert_eq!(r.resolve(Some("BILLING"), "invoice"), Resolved::Tenanted("k"));
+        assert_eq!(
+            r.resolve(Some("BILLING"), "invoice"),
+            Resolved::Tenanted("k")
+        );
         assert_eq!(r.resolve(None, "invoice"), Resolved::Tenanted("k"));
         assert_eq!(r.resolve(Some("other"), "invoice"), Resolved::Unknown);
     }

@@ -1,7 +1,7 @@
 //! [`where_restrict_tenants`]: the tenant condition for queries built by hand.
 
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
 use sea_orm::EntityTrait;
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait};
 
 use crate::{DataKey, MatchMode, TableTenancy, Tenancy};
 

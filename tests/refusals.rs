@@ -75,10 +75,22 @@ fn ddl_is_refused() {
 fn session_and_engine_commands_are_refused() {
     assert_unsupported(refused("PRAGMA foreign_keys = 0"), "refused");
     assert_unsupported(refused("ATTACH DATABASE 'other.db' AS other"), "refused");
-    assert_unsupported(refused_with(DbBackend::Postgres, "SET app.tenant = '2.'", vec![]), "refused");
-    assert_unsupported(refused_with(DbBackend::Postgres, "TRUNCATE invoice", vec![]), "refused");
-    assert_unsupported(refused_with(DbBackend::MySql, "TRUNCATE TABLE invoice", vec![]), "refused");
-    assert_unsupported(refused_with(DbBackend::Postgres, "COPY invoice TO STDOUT", vec![]), "refused");
+    assert_unsupported(
+        refused_with(DbBackend::Postgres, "SET app.tenant = '2.'", vec![]),
+        "refused",
+    );
+    assert_unsupported(
+        refused_with(DbBackend::Postgres, "TRUNCATE invoice", vec![]),
+        "refused",
+    );
+    assert_unsupported(
+        refused_with(DbBackend::MySql, "TRUNCATE TABLE invoice", vec![]),
+        "refused",
+    );
+    assert_unsupported(
+        refused_with(DbBackend::Postgres, "COPY invoice TO STDOUT", vec![]),
+        "refused",
+    );
     assert_unsupported(refused("BEGIN"), "refused");
     assert_unsupported(refused("EXPLAIN SELECT * FROM invoice"), "refused");
 }
@@ -90,13 +102,20 @@ fn sql_that_does_not_parse_is_refused() {
 
 #[test]
 fn lock_in_share_mode_is_refused_with_a_hint() {
-    let err = refused_with(DbBackend::MySql, "SELECT * FROM invoice LOCK IN SHARE MODE", vec![]);
+    let err = refused_with(
+        DbBackend::MySql,
+        "SELECT * FROM invoice LOCK IN SHARE MODE",
+        vec![],
+    );
     assert_unsupported(err, "FOR SHARE");
 }
 
 #[test]
 fn several_statements_in_one_prepared_statement_are_refused() {
-    assert_unsupported(refused("SELECT 1 FROM country; DELETE FROM invoice"), "2 statements");
+    assert_unsupported(
+        refused("SELECT 1 FROM country; DELETE FROM invoice"),
+        "2 statements",
+    );
 }
 
 #[test]
@@ -144,10 +163,18 @@ fn allow_listed_table_is_accepted() {
 
 #[test]
 fn a_table_registered_with_two_data_key_columns_is_refused() {
-    let r = Registry::builder().tenanted("t", "a").tenanted("t", "b").build();
+    let r = Registry::builder()
+        .tenanted("t", "a")
+        .tenanted("t", "b")
+        .build();
     let key = DataKey::new("1.").expect("key");
-    let err = rewrite(Statement::from_string(DbBackend::Sqlite, "SELECT * FROM t"), &key, MatchMode::Prefix, &r)
-        .expect_err("conflict");
+    let err = rewrite(
+        Statement::from_string(DbBackend::Sqlite, "SELECT * FROM t"),
+        &key,
+        MatchMode::Prefix,
+        &r,
+    )
+    .expect_err("conflict");
     assert!(matches!(err, TenancyError::UnsupportedStatement { .. }));
 }
 
@@ -235,16 +262,26 @@ fn insert_select_copying_the_key_column_is_refused() {
 
 #[test]
 fn insert_into_a_tenanted_table_without_columns_is_refused() {
-    assert_unsupported(refused("INSERT INTO invoice VALUES (1, 'x', '1.4.')"), "must name its columns");
+    assert_unsupported(
+        refused("INSERT INTO invoice VALUES (1, 'x', '1.4.')"),
+        "must name its columns",
+    );
 }
 
 #[test]
 fn replace_into_a_tenanted_table_is_refused() {
     assert_unsupported(
-        refused_with(DbBackend::MySql, "REPLACE INTO invoice (id, number) VALUES (1, 'x')", vec![]),
+        refused_with(
+            DbBackend::MySql,
+            "REPLACE INTO invoice (id, number) VALUES (1, 'x')",
+            vec![],
+        ),
         "REPLACE",
     );
-    assert_unsupported(refused("INSERT OR REPLACE INTO invoice (id, number) VALUES (1, 'x')"), "REPLACE");
+    assert_unsupported(
+        refused("INSERT OR REPLACE INTO invoice (id, number) VALUES (1, 'x')"),
+        "REPLACE",
+    );
 }
 
 #[test]
@@ -320,28 +357,50 @@ fn reads_of_a_read_only_universal_table_are_allowed() {
 #[test]
 fn functions_that_run_sql_text_or_touch_files_are_refused() {
     assert_unsupported(
-        refused_with(DbBackend::Postgres, "SELECT query_to_xml('select * from invoice', true, true, '')", vec![]),
+        refused_with(
+            DbBackend::Postgres,
+            "SELECT query_to_xml('select * from invoice', true, true, '')",
+            vec![],
+        ),
         "query_to_xml",
     );
     assert_unsupported(
-        refused_with(DbBackend::Postgres, "SELECT set_config('app.tenant', '2.', false)", vec![]),
+        refused_with(
+            DbBackend::Postgres,
+            "SELECT set_config('app.tenant', '2.', false)",
+            vec![],
+        ),
         "set_config",
     );
     assert_unsupported(refused("SELECT load_extension('x')"), "load_extension");
-    assert_unsupported(refused_with(DbBackend::MySql, "SELECT LOAD_FILE('/etc/passwd')", vec![]), "LOAD_FILE");
+    assert_unsupported(
+        refused_with(DbBackend::MySql, "SELECT LOAD_FILE('/etc/passwd')", vec![]),
+        "LOAD_FILE",
+    );
 }
 
 #[test]
 fn select_into_is_refused() {
     assert_unsupported(
-        refused_with(DbBackend::Postgres, "SELECT * INTO stolen FROM invoice", vec![]),
+        refused_with(
+            DbBackend::Postgres,
+            "SELECT * INTO stolen FROM invoice",
+            vec![],
+        ),
         "INTO",
     );
 }
 
 #[test]
 fn table_functions_that_are_not_known_to_be_harmless_are_refused() {
-    assert_unsupported(refused_with(DbBackend::Postgres, "SELECT * FROM dblink('x', 'y') AS t(a int)", vec![]), "dblink");
+    assert_unsupported(
+        refused_with(
+            DbBackend::Postgres,
+            "SELECT * FROM dblink('x', 'y') AS t(a int)",
+            vec![],
+        ),
+        "dblink",
+    );
 }
 
 #[test]
@@ -351,14 +410,22 @@ fn the_internal_marker_text_is_reserved() {
 
 #[test]
 fn a_statement_with_fewer_values_than_placeholders_is_refused() {
-    let err = refused_with(DbBackend::Sqlite, "SELECT * FROM invoice WHERE id = ?", vec![]);
+    let err = refused_with(
+        DbBackend::Sqlite,
+        "SELECT * FROM invoice WHERE id = ?",
+        vec![],
+    );
     assert_unsupported(err, "placeholders");
 }
 
 #[test]
 fn named_placeholders_are_refused() {
     assert_unsupported(
-        refused_with(DbBackend::Sqlite, "SELECT * FROM invoice WHERE id = :id", vec![1.into()]),
+        refused_with(
+            DbBackend::Sqlite,
+            "SELECT * FROM invoice WHERE id = :id",
+            vec![1.into()],
+        ),
         "placeholder",
     );
 }
@@ -368,14 +435,20 @@ fn typed_error_comes_back_from_db_err() {
     let err = refused("SELECT * FROM audit_log");
     let db: DbErr = err.clone().into();
     assert_eq!(TenancyError::from_db_err(&db), Some(&err));
-    assert!(db.to_string().contains("unknown table `audit_log` for tenant `1.4.`"));
+    assert!(
+        db.to_string()
+            .contains("unknown table `audit_log` for tenant `1.4.`")
+    );
     assert_eq!(TenancyError::from_db_err(&DbErr::Custom("x".into())), None);
 }
 
 #[test]
 fn malformed_data_key_is_a_typed_error() {
     for bad in ["", "1", "1..", "a b.", "1.4"] {
-        assert!(matches!(DataKey::new(bad), Err(TenancyError::InvalidDataKey { .. })), "{bad:?}");
+        assert!(
+            matches!(DataKey::new(bad), Err(TenancyError::InvalidDataKey { .. })),
+            "{bad:?}"
+        );
     }
 }
 

@@ -9,9 +9,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult,
-    IsolationLevel, QueryResult, Statement, StreamTrait, TransactionError, TransactionOptions,
-    TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, IsolationLevel,
+    QueryResult, Statement, StreamTrait, TransactionError, TransactionOptions, TransactionTrait,
 };
 
 pub use transaction::TenantTransaction;
@@ -33,7 +32,11 @@ impl Scope {
         Ok(out)
     }
 
-    pub(crate) fn rewrite_unprepared(&self, sql: &str, backend: DbBackend) -> Result<String, DbErr> {
+    pub(crate) fn rewrite_unprepared(
+        &self,
+        sql: &str,
+        backend: DbBackend,
+    ) -> Result<String, DbErr> {
         let out = rewrite::rewrite_unprepared(sql, backend, &self.key, self.mode, &self.registry)?;
         tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %out, "forwarding unprepared statement");
         Ok(out)

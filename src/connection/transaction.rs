@@ -5,9 +5,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    IsolationLevel, QueryResult, Statement, StreamTrait, TransactionError, TransactionOptions,
-    TransactionSession, TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel,
+    QueryResult, Statement, StreamTrait, TransactionError, TransactionOptions, TransactionSession,
+    TransactionTrait,
 };
 
 use super::Scope;
@@ -159,7 +159,9 @@ impl TenantTransaction {
                 Ok(v)
             }
             Err(e) => {
-                self.rollback().await.map_err(TransactionError::Connection)?;
+                self.rollback()
+                    .await
+                    .map_err(TransactionError::Connection)?;
                 Err(TransactionError::Transaction(e))
             }
         }
@@ -181,7 +183,9 @@ impl TenantTransaction {
                 Ok(v)
             }
             Err(e) => {
-                self.rollback().await.map_err(TransactionError::Connection)?;
+                self.rollback()
+                    .await
+                    .map_err(TransactionError::Connection)?;
                 Err(TransactionError::Transaction(e))
             }
         }

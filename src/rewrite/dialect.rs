@@ -4,7 +4,9 @@
 
 use sea_orm::DbBackend;
 use sqlparser::ast::{Expr, Ident, ObjectName};
-use sqlparser::dialect::{Dialect as ParserDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{
+    Dialect as ParserDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect,
+};
 
 /// The backend a statement is rewritten for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,10 +166,19 @@ impl Backend {
         match self {
             Backend::Postgres => matches!(
                 lower.as_str(),
-                "generate_series" | "unnest" | "jsonb_each" | "json_each" | "jsonb_array_elements"
-                    | "json_array_elements" | "jsonb_to_recordset" | "json_to_recordset"
+                "generate_series"
+                    | "unnest"
+                    | "jsonb_each"
+                    | "json_each"
+                    | "jsonb_array_elements"
+                    | "json_array_elements"
+                    | "jsonb_to_recordset"
+                    | "json_to_recordset"
             ),
-            Backend::Sqlite => matches!(lower.as_str(), "json_each" | "json_tree" | "generate_series"),
+            Backend::Sqlite => matches!(
+                lower.as_str(),
+                "json_each" | "json_tree" | "generate_series"
+            ),
             Backend::MySql => false,
         }
     }

@@ -54,7 +54,11 @@ impl Rewriter<'_> {
         self.fill_or_check(insert, &table, column)?;
         let exposed: Vec<Ident> = match &insert.table_alias {
             Some(a) => vec![a.alias.clone()],
-            None => name.0.iter().filter_map(|p| p.as_ident().cloned()).collect(),
+            None => name
+                .0
+                .iter()
+                .filter_map(|p| p.as_ident().cloned())
+                .collect(),
         };
         match &mut insert.on {
             None => {}
@@ -78,13 +82,20 @@ impl Rewriter<'_> {
                         self.check_written(&table, &a.value)?;
                     }
                     let AssignmentTarget::ColumnName(target) = &a.target else {
-                        return Err(self.unsupported("tuple assignments in ON DUPLICATE KEY UPDATE"));
+                        return Err(
+                            self.unsupported("tuple assignments in ON DUPLICATE KEY UPDATE")
+                        );
                     };
                     let current = Expr::CompoundIdentifier(
-                        target.0.iter().filter_map(|p| p.as_ident().cloned()).collect(),
+                        target
+                            .0
+                            .iter()
+                            .filter_map(|p| p.as_ident().cloned())
+                            .collect(),
                     );
                     let pred = self.predicate(&exposed, column);
-                    let value = std::mem::replace(&mut a.value, Expr::value(sqlparser::ast::Value::Null));
+                    let value =
+                        std::mem::replace(&mut a.value, Expr::value(sqlparser::ast::Value::Null));
                     a.value = self.call(guard_fn, vec![pred, value, current])?;
                 }
             }
@@ -95,10 +106,14 @@ impl Rewriter<'_> {
 
     fn assigns_column(&self, a: &Assignment, column: &str) -> Result<bool, TenancyError> {
         match &a.target {
-            AssignmentTarget::ColumnName(c) => Ok(last_ident(c)
-                .is_some_and(|i| i.value.eq_ignore_ascii_case(column))),
+            AssignmentTarget::ColumnName(c) => {
+                Ok(last_ident(c).is_some_and(|i| i.value.eq_ignore_ascii_case(column)))
+            }
             AssignmentTarget::Tuple(cs) => {
-                if cs.iter().any(|c| last_ident(c).is_some_and(|i| i.value.eq_ignore_ascii_case(column))) {
+                if cs
+                    .iter()
+                    .any(|c| last_ident(c).is_some_and(|i| i.value.eq_ignore_ascii_case(column)))
+                {
                     Err(self.unsupported("the data key cannot be set in a tuple assignment"))
                 } else {
                     Ok(false)
@@ -120,11 +135,15 @@ impl Rewriter<'_> {
         let Some(source) = &mut insert.source else {
             if insert.assignments.is_empty() && insert.columns.is_empty() {
                 // DEFAULT VALUES: supply the DataKey alone.
-                insert.columns.push(ObjectName::from(vec![self.backend.ident(column)]));
+                insert
+                    .columns
+                    .push(ObjectName::from(vec![self.backend.ident(column)]));
                 let mut values = super::parse_query_template(self.backend, "VALUES (1)")
                     .ok_or_else(|| self.unsupported("internal: values template"))?;
                 if let SetExpr::Values(v) = &mut *values.body {
-                    v.rows = vec![sqlparser::ast::Parens::with_empty_span(vec![self.markers.tenant(TenantSlot::Key)])];
+                    v.rows = vec![sqlparser::ast::Parens::with_empty_span(vec![
+                        self.markers.tenant(TenantSlot::Key),
+                    ])];
                 }
                 insert.source = Some(Box::new(values));
                 return Ok(());
@@ -159,7 +178,8 @@ impl Rewriter<'_> {
                     match position {
                         Some(i) => {
                             let Some(value) = row.get_mut(i) else {
-                                return Err(self.unsupported("a VALUES row is shorter than the column list"));
+                                return Err(self
+                                    .unsupported("a VALUES row is shorter than the column list"));
                             };
                             if is_default_keyword(value) {
                                 *value = self.markers.tenant(TenantSlot::Key);
@@ -178,7 +198,10 @@ impl Rewriter<'_> {
                     )));
                 }
                 let wildcard = select.projection.iter().any(|p| {
-                    matches!(p, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))
+                    matches!(
+                        p,
+                        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+                    )
                 });
                 if wildcard {
                     return Err(self.unsupported(format!(
@@ -187,15 +210,21 @@ impl Rewriter<'_> {
                 }
                 match position {
                     Some(i) => match select.projection.get(i) {
-                        Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => {
+                        Some(
+                            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. },
+                        ) => {
                             let e = e.clone();
                             self.check_written(table, &e)?;
                         }
-                        _ => return Err(self.unsupported("INSERT … SELECT with fewer values than columns")),
+                        _ => {
+                            return Err(
+                                self.unsupported("INSERT … SELECT with fewer values than columns")
+                            );
+                        }
                     },
-                    None => select
-                        .projection
-                        .push(SelectItem::UnnamedExpr(self.markers.tenant(TenantSlot::Key))),
+                    None => select.projection.push(SelectItem::UnnamedExpr(
+                        self.markers.tenant(TenantSlot::Key),
+                    )),
                 }
             }
             _ => {
@@ -205,7 +234,9 @@ impl Rewriter<'_> {
             }
         }
         if position.is_none() {
-            insert.columns.push(ObjectName::from(vec![self.backend.ident(column)]));
+            insert
+                .columns
+                .push(ObjectName::from(vec![self.backend.ident(column)]));
         }
         Ok(())
     }
@@ -236,7 +267,8 @@ fn is_new_row_value(expr: &Expr, column: &str) -> bool {
                 && parts[1].value.eq_ignore_ascii_case(column)
         }
         Expr::Function(f) => {
-            let is_values = last_ident(&f.name).is_some_and(|i| i.value.eq_ignore_ascii_case("values"));
+            let is_values =
+                last_ident(&f.name).is_some_and(|i| i.value.eq_ignore_ascii_case("values"));
             let FunctionArguments::List(list) = &f.args else {
                 return false;
             };

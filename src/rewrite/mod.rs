@@ -168,7 +168,10 @@ fn build(
         return Err(unsupported(format!("the text `{MARKER}` is reserved")));
     }
     let mut statements = parse(backend, sql).map_err(|e| {
-        let hint = backend.parse_hint(sql).map(|h| format!(": {h}")).unwrap_or_default();
+        let hint = backend
+            .parse_hint(sql)
+            .map(|h| format!(": {h}"))
+            .unwrap_or_default();
         unsupported(format!("the SQL does not parse ({e}){hint}"))
     })?;
     match (statements.len(), unprepared) {
@@ -181,7 +184,10 @@ fn build(
         }
     }
     for s in &statements {
-        if !matches!(s, Ast::Query(_) | Ast::Insert(_) | Ast::Update(_) | Ast::Delete(_)) {
+        if !matches!(
+            s,
+            Ast::Query(_) | Ast::Insert(_) | Ast::Update(_) | Ast::Delete(_)
+        ) {
             return Err(unsupported(format!(
                 "`{}` statements are refused on a tenant connection",
                 statement_kind(s)
@@ -286,7 +292,9 @@ fn mark_originals(backend: Backend, statements: &mut [Ast]) -> Result<usize, Str
         let _ = s.visit(&mut c);
     }
     if let Some(bad) = c.bad {
-        return Err(format!("placeholder `{bad}` is not supported on this backend"));
+        return Err(format!(
+            "placeholder `{bad}` is not supported on this backend"
+        ));
     }
     if backend.placeholder_style() == PlaceholderStyle::Numbered {
         return Ok(c.max_number);
@@ -340,7 +348,10 @@ pub(crate) fn statement_kind(statement: &Ast) -> String {
     let first = words.next().unwrap_or("?").to_ascii_uppercase();
     match first.as_str() {
         "CREATE" | "ALTER" | "DROP" => {
-            format!("{first} {}", words.next().unwrap_or("").to_ascii_uppercase())
+            format!(
+                "{first} {}",
+                words.next().unwrap_or("").to_ascii_uppercase()
+            )
         }
         _ => first,
     }

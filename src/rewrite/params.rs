@@ -254,13 +254,14 @@ impl Template {
             let mut out = Vec::with_capacity(self.binds.len());
             for b in &self.binds {
                 out.push(match b {
-                    Bind::Original(i) => taken
-                        .get_mut(*i)
-                        .and_then(Option::take)
-                        .ok_or_else(|| TenancyError::UnsupportedStatement {
-                            tenant: key.to_string(),
-                            reason: "a bound value is used twice".to_owned(),
-                        })?,
+                    Bind::Original(i) => {
+                        taken.get_mut(*i).and_then(Option::take).ok_or_else(|| {
+                            TenancyError::UnsupportedStatement {
+                                tenant: key.to_string(),
+                                reason: "a bound value is used twice".to_owned(),
+                            }
+                        })?
+                    }
                     Bind::Tenant(slot) => Value::String(Some(slot_value(*slot, key))),
                 });
             }

@@ -110,9 +110,13 @@ impl<'a> Rewriter<'a> {
     }
 
     /// Splits a table name into (schema, table), both as written.
-    pub(crate) fn split_name(&self, name: &ObjectName) -> Result<(Option<String>, String), TenancyError> {
+    pub(crate) fn split_name(
+        &self,
+        name: &ObjectName,
+    ) -> Result<(Option<String>, String), TenancyError> {
         let parts: Option<Vec<&Ident>> = name.0.iter().map(|p| p.as_ident()).collect();
-        let parts = parts.ok_or_else(|| self.unsupported(format!("table name `{name}` is not a plain name")))?;
+        let parts = parts
+            .ok_or_else(|| self.unsupported(format!("table name `{name}` is not a plain name")))?;
         match parts.as_slice() {
             [table] => Ok((None, table.value.clone())),
             [.., schema, table] => Ok((Some(schema.value.clone()), table.value.clone())),
@@ -124,7 +128,11 @@ impl<'a> Rewriter<'a> {
     pub(crate) fn plain_name(name: &ObjectName) -> String {
         name.0
             .iter()
-            .map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_else(|| p.to_string()))
+            .map(|p| {
+                p.as_ident()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_else(|| p.to_string())
+            })
             .collect::<Vec<_>>()
             .join(".")
     }
@@ -150,18 +158,27 @@ impl<'a> Rewriter<'a> {
     pub(crate) fn predicate(&mut self, qualifier: &[Ident], column: &str) -> Expr {
         match self.mode {
             MatchMode::Exact => Expr::BinaryOp {
-                left: Box::new(self.backend.bytewise(self.key_column(qualifier, column), true)),
+                left: Box::new(
+                    self.backend
+                        .bytewise(self.key_column(qualifier, column), true),
+                ),
                 op: sqlparser::ast::BinaryOperator::Eq,
                 right: Box::new(self.markers.tenant(TenantSlot::Key)),
             },
             MatchMode::Prefix => {
                 let lower = Expr::BinaryOp {
-                    left: Box::new(self.backend.bytewise(self.key_column(qualifier, column), false)),
+                    left: Box::new(
+                        self.backend
+                            .bytewise(self.key_column(qualifier, column), false),
+                    ),
                     op: sqlparser::ast::BinaryOperator::GtEq,
                     right: Box::new(self.markers.tenant(TenantSlot::Key)),
                 };
                 let upper = Expr::BinaryOp {
-                    left: Box::new(self.backend.bytewise(self.key_column(qualifier, column), false)),
+                    left: Box::new(
+                        self.backend
+                            .bytewise(self.key_column(qualifier, column), false),
+                    ),
                     op: sqlparser::ast::BinaryOperator::Lt,
                     right: Box::new(self.markers.tenant(TenantSlot::Upper)),
                 };
@@ -176,30 +193,32 @@ impl<'a> Rewriter<'a> {
         use sqlparser::ast::Value;
         match value {
             Expr::Nested(inner) => self.check_written(table, inner),
-            Expr::Value(v) => match &v.value {
-                Value::Placeholder(p) => {
-                    let index = super::original_index(self.backend, p).ok_or_else(|| {
-                        self.unsupported(format!("placeholder `{p}` is not supported"))
-                    })?;
-                    self.checks.push(Check {
-                        table: table.to_owned(),
-                        source: CheckSource::Param(index),
-                    });
-                    Ok(())
+            Expr::Value(v) => {
+                match &v.value {
+                    Value::Placeholder(p) => {
+                        let index = super::original_index(self.backend, p).ok_or_else(|| {
+                            self.unsupported(format!("placeholder `{p}` is not supported"))
+                        })?;
+                        self.checks.push(Check {
+                            table: table.to_owned(),
+                            source: CheckSource::Param(index),
+                        });
+                        Ok(())
+                    }
+                    Value::SingleQuotedString(s) => {
+                        self.checks.push(Check {
+                            table: table.to_owned(),
+                            source: CheckSource::Literal(s.clone()),
+                        });
+                        Ok(())
+                    }
+                    Value::Null => {
+                        Err(self.invalid_access(table, "the data key cannot be set to null"))
+                    }
+                    other => Err(self
+                        .invalid_access(table, format!("the data key cannot be set to {other}"))),
                 }
-                Value::SingleQuotedString(s) => {
-                    self.checks.push(Check {
-                        table: table.to_owned(),
-                        source: CheckSource::Literal(s.clone()),
-                    });
-                    Ok(())
-                }
-                Value::Null => Err(self.invalid_access(table, "the data key cannot be set to null")),
-                other => Err(self.invalid_access(
-                    table,
-                    format!("the data key cannot be set to {other}"),
-                )),
-            },
+            }
             other => Err(self.invalid_access(
                 table,
                 format!("the data key cannot be set by the expression `{other}`"),

@@ -52,9 +52,10 @@ impl Rewriter<'_> {
                 }
                 parts.push(Ident::new(&name));
                 match self.resolve(&parts.into())? {
-                    Resolved::Tenanted(_) => Err(self.unsupported(format!(
-                        "`TABLE {name}` on a tenanted table; use SELECT"
-                    ))),
+                    Resolved::Tenanted(_) => {
+                        Err(self
+                            .unsupported(format!("`TABLE {name}` on a tenanted table; use SELECT")))
+                    }
                     _ => Ok(()),
                 }
             }
@@ -202,7 +203,11 @@ impl Rewriter<'_> {
                 let resolved = self.resolve(name)?;
                 let qualifier: Vec<Ident> = match alias {
                     Some(a) => vec![a.name.clone()],
-                    None => name.0.iter().filter_map(|p| p.as_ident().cloned()).collect(),
+                    None => name
+                        .0
+                        .iter()
+                        .filter_map(|p| p.as_ident().cloned())
+                        .collect(),
                 };
                 seen.push(SeenTable {
                     exposed: alias
@@ -218,8 +223,11 @@ impl Rewriter<'_> {
                 if !wrap {
                     return Ok(vec![self.predicate(&qualifier, column)]);
                 }
-                let inner_qualifier: Vec<Ident> =
-                    name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+                let inner_qualifier: Vec<Ident> = name
+                    .0
+                    .iter()
+                    .filter_map(|p| p.as_ident().cloned())
+                    .collect();
                 let pred = self.predicate(&inner_qualifier, column);
                 let exposed = alias.clone().unwrap_or(TableAlias {
                     explicit: true,

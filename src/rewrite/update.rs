@@ -27,13 +27,14 @@ impl Rewriter<'_> {
                 let (qualifier, column) = self.split_name(column)?;
                 let target = write_target(&seen, qualifier.as_deref(), targets_start.as_ref());
                 let Some(target) = target else {
-                    return Err(self.unsupported(format!(
-                        "cannot tell which table `{column}` belongs to"
-                    )));
+                    return Err(
+                        self.unsupported(format!("cannot tell which table `{column}` belongs to"))
+                    );
                 };
                 match target.resolved {
                     Resolved::Universal { read_only: true } => {
-                        return Err(self.invalid_access(&target.table, "the table is read-only for tenants"));
+                        return Err(self
+                            .invalid_access(&target.table, "the table is read-only for tenants"));
                     }
                     Resolved::Tenanted(key) if key.eq_ignore_ascii_case(&column) => {
                         if tuple {
@@ -56,7 +57,9 @@ impl Rewriter<'_> {
             }
         }
         if matches!(update.or, Some(SqliteOnConflict::Replace))
-            && seen.iter().any(|t| matches!(t.resolved, Resolved::Tenanted(_)))
+            && seen
+                .iter()
+                .any(|t| matches!(t.resolved, Resolved::Tenanted(_)))
         {
             return Err(self.unsupported(
                 "UPDATE OR REPLACE on a tenanted table could delete another tenant's row",

@@ -30,7 +30,10 @@ fn select_where_is_kept_and_extended() {
     each(|_, e| {
         (
             "SELECT id FROM invoice WHERE amount > 10".into(),
-            format!("SELECT id FROM invoice WHERE amount > 10 AND {}", e.prefix("invoice")),
+            format!(
+                "SELECT id FROM invoice WHERE amount > 10 AND {}",
+                e.prefix("invoice")
+            ),
         )
     });
 }
@@ -73,7 +76,10 @@ fn schema_qualified_table_is_recognised() {
     each(|_, e| {
         (
             "SELECT id FROM app.invoice".into(),
-            format!("SELECT id FROM app.invoice WHERE {}", e.prefix("app.invoice")),
+            format!(
+                "SELECT id FROM app.invoice WHERE {}",
+                e.prefix("app.invoice")
+            ),
         )
     });
 }
@@ -217,7 +223,9 @@ fn every_union_branch_is_restricted() {
         let pc = e.prefix("customer");
         (
             "SELECT id FROM invoice UNION ALL SELECT id FROM customer".into(),
-            format!("SELECT id FROM invoice WHERE {pi} UNION ALL SELECT id FROM customer WHERE {pc}"),
+            format!(
+                "SELECT id FROM invoice WHERE {pi} UNION ALL SELECT id FROM customer WHERE {pc}"
+            ),
         )
     });
 }

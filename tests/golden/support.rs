@@ -93,7 +93,12 @@ pub fn shown(values: &[Value]) -> Vec<String> {
 
 /// Asserts that the unprepared `input` rewrites to `expected`.
 #[track_caller]
-pub fn assert_rewrites_unprepared(backend: DbBackend, mode: MatchMode, input: &str, expected: &str) {
+pub fn assert_rewrites_unprepared(
+    backend: DbBackend,
+    mode: MatchMode,
+    input: &str,
+    expected: &str,
+) {
     let key = DataKey::new(TENANT).expect("key");
     let sql = rewrite_unprepared(input, backend, &key, mode, &registry())
         .unwrap_or_else(|e| panic!("{backend:?}: `{input}` was refused: {e}"));
