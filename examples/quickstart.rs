@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo run --example quickstart`
 
+// Entity modules are `pub`, as in every SeaORM application.
+#![allow(unreachable_pub)]
+
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, ConnectOptions, Database, Schema};
 use sea_orm_tenancy::{DataKey, TenancyError, TenantConnection};
@@ -38,7 +41,12 @@ async fn numbers(db: &TenantConnection) -> Result<Vec<String>, DbErr> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // One connection: every connection to `sqlite::memory:` is a database of its own.
-    let pool = Database::connect(ConnectOptions::new("sqlite::memory:").max_connections(1)).await?;
+    let pool = Database::connect(
+        ConnectOptions::new("sqlite::memory:")
+            .max_connections(1)
+            .to_owned(),
+    )
+    .await?;
     let schema = Schema::new(pool.get_database_backend());
     pool.execute(&schema.create_table_from_entity(invoice::Entity))
         .await?;

@@ -56,10 +56,11 @@ impl<'a> Input<'a> {
                         .named
                         .iter()
                         .filter_map(|field| {
+                            let ident = field.ident.as_ref()?;
                             Some(Field {
-                                ident: field.ident.as_ref()?,
+                                ident,
                                 ty: &field.ty,
-                                attrs: attr::get_field(cx, &field.attrs),
+                                attrs: attr::get_field(cx, &field.attrs, &unraw(ident)),
                             })
                         })
                         .collect(),

@@ -83,19 +83,20 @@ pub(crate) fn get<'a>(cx: &Ctxt, input: &'a [Attribute]) -> Attrs<'a> {
         model_ex_allowance: false,
     };
     for (position, attr) in input.iter().enumerate() {
+        // A repeated attribute is an error, and its contents are checked all the same.
         if attr.path().is_ident("tenanted") {
-            let tenanted = parse_tenanted(cx, attr, position);
             if attrs.tenanted.is_some() {
                 cx.error_spanned_by(attr, "duplicate #[tenanted] attribute");
+                parse_tenanted(cx, attr, position);
             } else {
-                attrs.tenanted = Some(tenanted);
+                attrs.tenanted = Some(parse_tenanted(cx, attr, position));
             }
         } else if attr.path().is_ident("universal") {
-            let universal = parse_universal(cx, attr, position);
             if attrs.universal.is_some() {
                 cx.error_spanned_by(attr, "duplicate #[universal] attribute");
+                parse_universal(cx, attr, position);
             } else {
-                attrs.universal = Some(universal);
+                attrs.universal = Some(parse_universal(cx, attr, position));
             }
         } else if attr.path().is_ident("sea_orm") {
             read_sea_orm_struct(attr, &mut attrs.sea_orm);
@@ -106,8 +107,8 @@ pub(crate) fn get<'a>(cx: &Ctxt, input: &'a [Attribute]) -> Attrs<'a> {
     attrs
 }
 
-/// A field's attributes.
-pub(crate) fn get_field(cx: &Ctxt, input: &[Attribute]) -> FieldAttrs {
+/// The attributes of the field named `name`.
+pub(crate) fn get_field(cx: &Ctxt, input: &[Attribute], name: &str) -> FieldAttrs {
     let mut attrs = FieldAttrs::default();
     for attr in input {
         if attr.path().is_ident("sea_orm") {
@@ -115,8 +116,10 @@ pub(crate) fn get_field(cx: &Ctxt, input: &[Attribute]) -> FieldAttrs {
         } else if attr.path().is_ident("tenanted") {
             cx.error_spanned_by(
                 attr,
-                "#[tenanted] goes on the struct, not on a field; to keep the DataKey in this \
-                 field, put #[tenanted(column = \"<this field>\")] on the struct",
+                format!(
+                    "#[tenanted] goes on the struct, not on a field; to keep the DataKey in \
+                     this field, put #[tenanted(column = \"{name}\")] on the struct"
+                ),
             );
         } else if attr.path().is_ident("universal") {
             cx.error_spanned_by(attr, "#[universal] goes on the struct, not on a field");

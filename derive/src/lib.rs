@@ -37,3 +37,6 @@ pub fn derive_tenancy(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()
 }
+
+#[cfg(test)]
+mod tests;

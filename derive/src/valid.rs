@@ -45,13 +45,14 @@ pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
         }
     }
 
+    // The table name is what the registration is for; generic structs are not registered.
     let sea_orm = &input.attrs.sea_orm;
-    if sea_orm.table_name.is_none() && !sea_orm.unreadable {
+    if sea_orm.table_name.is_none() && !sea_orm.unreadable && !input.is_generic() {
         cx.error_spanned_by(
             ident,
             format!(
-                "missing table name: add #[sea_orm(table_name = \"...\")] to `{ident}`, \
-                 #[derive(Tenancy)] registers the table under that name"
+                "missing table name: add #[sea_orm(table_name = \"...\")] to `{ident}` \
+                 (#[derive(Tenancy)] registers the table under that name)"
             ),
         );
     }
@@ -84,13 +85,32 @@ pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
         (Some(tenanted), None) => match input.data_key_field() {
             Some(field) => check_data_key_field(cx, field),
             None => match &tenanted.column {
-                Some(column) => cx.error_spanned_by(
-                    column,
-                    format!(
-                        "no field `{}` in `{ident}` to hold the DataKey",
-                        column.value()
-                    ),
-                ),
+                Some(column) => {
+                    let wanted = column.value();
+                    // `column` names the field; the user may have given the SQL column.
+                    let rename_all = input.attrs.sea_orm.rename_all;
+                    let hint = match &input.body {
+                        Body::Struct(fields) => fields
+                            .iter()
+                            .find(|field| field.sql_column(rename_all) == wanted)
+                            .map(|field| {
+                                format!(
+                                    ": `{wanted}` is the SQL column of the field `{0}`, and \
+                                     `column` names the field: write \
+                                     #[tenanted(column = \"{0}\")]",
+                                    field.name()
+                                )
+                            }),
+                        _ => None,
+                    };
+                    cx.error_spanned_by(
+                        column,
+                        format!(
+                            "no field `{wanted}` in `{ident}` to hold the DataKey{}",
+                            hint.unwrap_or_default()
+                        ),
+                    );
+                }
                 None => cx.error_spanned_by(
                     tenanted.original,
                     format!(

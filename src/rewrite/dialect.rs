@@ -125,13 +125,13 @@ impl Backend {
     /// (`key <= column < upper_bound`), so the comparison must not use a case- or
     /// punctuation-insensitive collation. With the column itself in that collation (C on
     /// PostgreSQL, `utf8mb4_bin` on MariaDB/MySQL, BINARY on SQLite) the index serves it.
-    pub(crate) fn bytewise(self, column: Expr, exact: bool) -> Expr {
-        let collation = match (self, exact) {
-            // Deterministic collations already compare equality bytewise on PostgreSQL.
-            (Backend::Postgres, true) => return column,
-            (Backend::Postgres, false) => Ident::with_quote('"', "C"),
-            (Backend::MySql, _) => Ident::new("utf8mb4_bin"),
-            (Backend::Sqlite, _) => Ident::new("BINARY"),
+    pub(crate) fn bytewise(self, column: Expr) -> Expr {
+        // Equality too: a nondeterministic (case-insensitive) collation would let `a.`
+        // match `A.`.
+        let collation = match self {
+            Backend::Postgres => Ident::with_quote('"', "C"),
+            Backend::MySql => Ident::new("utf8mb4_bin"),
+            Backend::Sqlite => Ident::new("BINARY"),
         };
         Expr::Collate {
             expr: Box::new(column),
@@ -191,12 +191,21 @@ impl Backend {
         }
     }
 
+    /// A clause that `sqlparser` cannot parse but that may end a single SELECT; it is
+    /// taken off before parsing and put back after rendering.
+    pub(crate) fn unparsed_trailing_clause(self) -> Option<&'static [&'static str]> {
+        match self {
+            Backend::MySql => Some(&["LOCK", "IN", "SHARE", "MODE"]),
+            Backend::Postgres | Backend::Sqlite => None,
+        }
+    }
+
     /// What to tell the user about SQL that does not parse on this backend.
     pub(crate) fn parse_hint(self, sql: &str) -> Option<&'static str> {
         let upper = sql.to_ascii_uppercase();
         match self {
             Backend::MySql if upper.contains("LOCK IN SHARE MODE") => {
-                Some("`LOCK IN SHARE MODE` is not supported; use `FOR SHARE` (lock_shared)")
+                Some("`LOCK IN SHARE MODE` is supported only at the end of a single SELECT")
             }
             _ => None,
         }

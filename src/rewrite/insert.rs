@@ -245,13 +245,13 @@ impl Rewriter<'_> {
     fn call(&self, name: &str, args: Vec<Expr>) -> Result<Expr, TenancyError> {
         let mut expr = super::parse_expr_template(self.backend, &format!("{name}(1, 2, 3)"))
             .ok_or_else(|| self.unsupported("internal: function template"))?;
-        if let Expr::Function(f) = &mut expr {
-            if let FunctionArguments::List(list) = &mut f.args {
-                list.args = args
-                    .into_iter()
-                    .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
-                    .collect();
-            }
+        if let Expr::Function(f) = &mut expr
+            && let FunctionArguments::List(list) = &mut f.args
+        {
+            list.args = args
+                .into_iter()
+                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+                .collect();
         }
         Ok(expr)
     }

@@ -24,7 +24,7 @@
 //! let out = rewrite(stmt, &key, MatchMode::Exact, &registry)?;
 //! assert_eq!(
 //!     out.sql,
-//!     r#"SELECT "id" FROM "invoice" WHERE "id" = $1 AND "invoice"."data_key" = $2"#
+//!     r#"SELECT "id" FROM "invoice" WHERE "id" = $1 AND "invoice"."data_key" COLLATE "C" = $2"#
 //! );
 //! assert_eq!(out.values.unwrap().0.len(), 2);
 //! # Ok::<(), sea_orm_tenancy::TenancyError>(())
@@ -167,7 +167,7 @@ fn build(
     if sql.contains(MARKER) {
         return Err(unsupported(format!("the text `{MARKER}` is reserved")));
     }
-    let mut statements = parse(backend, sql).map_err(|e| {
+    let (mut statements, share_lock) = parse_statements(backend, sql).map_err(|e| {
         let hint = backend
             .parse_hint(sql)
             .map(|h| format!(": {h}"))
@@ -194,6 +194,11 @@ fn build(
             )));
         }
     }
+    if share_lock && !matches!(statements.as_slice(), [Ast::Query(_)]) {
+        return Err(unsupported(
+            "`LOCK IN SHARE MODE` must end a single SELECT".to_owned(),
+        ));
+    }
     let originals = mark_originals(backend, &mut statements).map_err(unsupported)?;
     let mut rewriter = Rewriter::new(backend, registry, mode, key);
     for s in &mut statements {
@@ -201,11 +206,15 @@ fn build(
             return Err(e);
         }
     }
-    let rendered = statements
+    let mut rendered = statements
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
+    if let (true, Some(clause)) = (share_lock, backend.unparsed_trailing_clause()) {
+        rendered.push(' ');
+        rendered.push_str(&clause.join(" "));
+    }
     build_template(
         backend,
         &rendered,
@@ -215,6 +224,42 @@ fn build(
         unprepared,
     )
     .map_err(unsupported)
+}
+
+/// Parses the statement(s) to rewrite. A trailing clause that `sqlparser` cannot read
+/// but the backend needs (MySQL's `LOCK IN SHARE MODE`, what sea-query renders for
+/// `lock_shared()`, and the only shared-lock syntax MariaDB accepts) is taken off the
+/// end before parsing; the returned flag says to append it to the rendered SQL.
+fn parse_statements(
+    backend: Backend,
+    sql: &str,
+) -> Result<(Vec<Ast>, bool), sqlparser::parser::ParserError> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let mut tokens = Tokenizer::new(backend.parser_dialect(), sql)
+        .with_unescape(false)
+        .tokenize_with_location()?;
+    let mut share_lock = false;
+    if let Some(clause) = backend.unparsed_trailing_clause() {
+        let significant: Vec<usize> = (0..tokens.len())
+            .filter(|i| !matches!(tokens[*i].token, Token::Whitespace(_)))
+            .collect();
+        if significant.len() >= clause.len() {
+            let tail = &significant[significant.len() - clause.len()..];
+            let matches_clause = tail.iter().zip(clause).all(|(i, word)| {
+                matches!(&tokens[*i].token, Token::Word(w)
+                    if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
+            });
+            if let (true, Some(first)) = (matches_clause, tail.first()) {
+                tokens.truncate(*first);
+                share_lock = true;
+            }
+        }
+    }
+    let statements = Parser::new(backend.parser_dialect())
+        .with_options(ParserOptions::new().with_unescape(false))
+        .with_tokens_with_locations(tokens)
+        .parse_statements()?;
+    Ok((statements, share_lock))
 }
 
 fn parse(backend: Backend, sql: &str) -> Result<Vec<Ast>, sqlparser::parser::ParserError> {
@@ -324,11 +369,14 @@ fn mark_originals(backend: Backend, statements: &mut [Ast]) -> Result<usize, Str
             &mut self,
             value: &mut sqlparser::ast::ValueWithSpan,
         ) -> ControlFlow<()> {
-            if let Value::Placeholder(p) = &mut value.value {
-                if p == "?" {
-                    *p = original_marker(self.rank[self.next]);
-                    self.next += 1;
-                }
+            if let Value::Placeholder(p) = &mut value.value
+                && p == "?"
+            {
+                let Some(rank) = self.rank.get(self.next) else {
+                    return ControlFlow::Break(());
+                };
+                *p = original_marker(*rank);
+                self.next += 1;
             }
             ControlFlow::Continue(())
         }
@@ -336,7 +384,9 @@ fn mark_originals(backend: Backend, statements: &mut [Ast]) -> Result<usize, Str
     let count = rank.len();
     let mut r = Rename { rank, next: 0 };
     for s in statements.iter_mut() {
-        let _ = s.visit(&mut r);
+        if s.visit(&mut r).is_break() {
+            return Err("cannot tell the placeholders apart".to_owned());
+        }
     }
     Ok(count)
 }

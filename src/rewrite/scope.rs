@@ -158,27 +158,18 @@ impl<'a> Rewriter<'a> {
     pub(crate) fn predicate(&mut self, qualifier: &[Ident], column: &str) -> Expr {
         match self.mode {
             MatchMode::Exact => Expr::BinaryOp {
-                left: Box::new(
-                    self.backend
-                        .bytewise(self.key_column(qualifier, column), true),
-                ),
+                left: Box::new(self.backend.bytewise(self.key_column(qualifier, column))),
                 op: sqlparser::ast::BinaryOperator::Eq,
                 right: Box::new(self.markers.tenant(TenantSlot::Key)),
             },
             MatchMode::Prefix => {
                 let lower = Expr::BinaryOp {
-                    left: Box::new(
-                        self.backend
-                            .bytewise(self.key_column(qualifier, column), false),
-                    ),
+                    left: Box::new(self.backend.bytewise(self.key_column(qualifier, column))),
                     op: sqlparser::ast::BinaryOperator::GtEq,
                     right: Box::new(self.markers.tenant(TenantSlot::Key)),
                 };
                 let upper = Expr::BinaryOp {
-                    left: Box::new(
-                        self.backend
-                            .bytewise(self.key_column(qualifier, column), false),
-                    ),
+                    left: Box::new(self.backend.bytewise(self.key_column(qualifier, column))),
                     op: sqlparser::ast::BinaryOperator::Lt,
                     right: Box::new(self.markers.tenant(TenantSlot::Upper)),
                 };

@@ -114,3 +114,15 @@ fn ordinary_comments_never_reach_the_database() {
         "SELECT id FROM country",
     );
 }
+
+#[test]
+fn lock_in_share_mode_is_kept_after_the_tenant_predicate() {
+    assert_rewrites(
+        MySql,
+        "SELECT `id` FROM `invoice` WHERE `id` = ? LOCK IN SHARE MODE",
+        &format!(
+            "SELECT `id` FROM `invoice` WHERE `id` = ? AND invoice.`data_key` {B} >= ? AND invoice.`data_key` {B} < ? LOCK IN SHARE MODE"
+        )
+        .replace("invoice.`data_key`", "`invoice`.`data_key`"),
+    );
+}

@@ -26,7 +26,7 @@ fn exact_mode_binds_the_key_once_per_table() {
         Postgres,
         MatchMode::Exact,
         r#"SELECT "id" FROM "invoice" WHERE "id" = $1"#,
-        r#"SELECT "id" FROM "invoice" WHERE "id" = $1 AND "invoice"."data_key" = $2"#,
+        r#"SELECT "id" FROM "invoice" WHERE "id" = $1 AND "invoice"."data_key" COLLATE "C" = $2"#,
     );
     assert_eq!(shown(&v), ["0", "1.4."]);
 }

@@ -73,12 +73,12 @@ mod ledger {
 
 /// A raw identifier, and a field name that is not `snake_case`.
 mod odd {
+    #![allow(non_snake_case)]
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
     #[sea_orm(table_name = "odd")]
     #[tenanted(column = "ref")]
-    #[allow(non_snake_case)]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i32,
@@ -94,12 +94,12 @@ mod odd {
 
 /// Same, through the non-`snake_case` field.
 mod odd_camel {
+    #![allow(non_snake_case)]
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
     #[sea_orm(table_name = "odd_camel")]
     #[tenanted(column = "tenantKey")]
-    #[allow(non_snake_case)]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i32,
@@ -125,6 +125,33 @@ mod renamed_variant {
         #[sea_orm(primary_key)]
         pub id: i32,
         #[sea_orm(enum_name = "OwnerKey")]
+        pub data_key: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The generated code names everything by absolute path: local items named like the
+/// crate, its types or `inventory` change nothing.
+mod hygiene {
+    #![allow(dead_code)]
+    use sea_orm::entity::prelude::*;
+
+    mod sea_orm_tenancy {}
+    mod inventory {}
+    struct Tenancy;
+    struct TableTenancy;
+    struct TableRegistration;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, ::sea_orm_tenancy::Tenancy)]
+    #[sea_orm(table_name = "hygiene")]
+    #[tenanted]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
         pub data_key: String,
     }
 
@@ -166,6 +193,11 @@ fn main() {
             renamed_variant::Column::OwnerKey.as_str(),
             "owner_key",
         ),
+        (
+            <hygiene::Model as Tenancy>::TENANCY,
+            hygiene::Column::DataKey.as_str(),
+            "data_key",
+        ),
     ];
     for (tenancy, sea_orm_column, expected) in cases {
         // The derive names the column exactly as sea-orm does.
@@ -174,9 +206,20 @@ fn main() {
     }
 
     // Every table registered itself, once.
-    assert_eq!(inventory::iter::<TableRegistration>.into_iter().count(), cases.len());
+    assert_eq!(
+        inventory::iter::<TableRegistration>.into_iter().count(),
+        cases.len()
+    );
     let registry = Registry::global();
-    for table in ["invoice", "payment", "ledger", "odd", "odd_camel", "renamed_variant"] {
+    for table in [
+        "invoice",
+        "payment",
+        "ledger",
+        "odd",
+        "odd_camel",
+        "renamed_variant",
+        "hygiene",
+    ] {
         assert!(registry.is_tenanted(table), "{table} is not registered");
     }
     let from_entity = Registry::builder().entity::<payment::Entity>().build();

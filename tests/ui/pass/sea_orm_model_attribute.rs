@@ -63,7 +63,9 @@ mod currency {
 }
 
 fn main() {
-    let invoice = TableTenancy::Tenanted { column: "tenant_key" };
+    let invoice = TableTenancy::Tenanted {
+        column: "tenant_key",
+    };
     assert_eq!(<invoice::Model as Tenancy>::TENANCY, invoice);
     assert_eq!(<invoice::ModelEx as Tenancy>::TENANCY, invoice);
 
