@@ -122,7 +122,14 @@ impl DataKey {
     /// # Ok::<(), sea_orm_tenancy::TenancyError>(())
     /// ```
     pub fn child(&self, segment: &str) -> Result<DataKey, TenancyError> {
-        DataKey::new(format!("{}{}.", self.0, segment))
+        let child = format!("{}{}.", self.0, segment);
+        if segment.contains('.') {
+            return Err(TenancyError::InvalidDataKey {
+                key: child,
+                reason: format!("segment {segment:?} contains `.`"),
+            });
+        }
+        DataKey::new(child)
     }
 
     /// How many segments the key has (`1.4.` has 2).

@@ -120,10 +120,10 @@ pub use sea_orm_tenancy_derive::Tenancy;
 /// How one entity takes part in tenancy. Implemented by `#[derive(Tenancy)]`.
 ///
 /// ```
-/// # mod invoice {
+/// # mod ledger {
 /// #     use sea_orm::entity::prelude::*;
 /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
-/// #     #[sea_orm(table_name = "invoice")]
+/// #     #[sea_orm(table_name = "ledger")]
 /// #     #[tenanted(column = "tenant_key")]
 /// #     pub struct Model { #[sea_orm(primary_key)] pub id: i32, pub tenant_key: String }
 /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -132,7 +132,7 @@ pub use sea_orm_tenancy_derive::Tenancy;
 /// # }
 /// use sea_orm_tenancy::{TableTenancy, Tenancy};
 /// assert_eq!(
-///     <invoice::Model as Tenancy>::TENANCY,
+///     <ledger::Model as Tenancy>::TENANCY,
 ///     TableTenancy::Tenanted { column: "tenant_key" }
 /// );
 /// ```

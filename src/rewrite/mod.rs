@@ -104,7 +104,7 @@ pub fn rewrite(
 ///     MatchMode::Exact,
 ///     &registry,
 /// )?;
-/// assert_eq!(sql, "DELETE FROM invoice WHERE \"invoice\".\"data_key\" COLLATE BINARY = '7.'");
+/// assert_eq!(sql, "DELETE FROM invoice WHERE invoice.\"data_key\" COLLATE BINARY = '7.'");
 /// # Ok::<(), sea_orm_tenancy::TenancyError>(())
 /// ```
 pub fn rewrite_unprepared(
