@@ -23,11 +23,14 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
     DbErr, EntityTrait, ExprTrait, FromQueryResult, IntoActiveModel, LoaderTrait, ModelTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
-    TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Set,
+    Statement, TransactionTrait,
 };
 use sea_orm_tenancy::rewrite::rewrite;
-use sea_orm_tenancy::{DataKey, MatchMode, Registry, TenancyError, TenantConnection};
+use sea_orm_tenancy::{
+    DataKey, MatchMode, Registry, TenancyError, TenantConnection, TenantTable,
+    where_restrict_tenants,
+};
 
 use common::entities::{country, customer, invoice, ledger, plan};
 use common::{
@@ -1896,6 +1899,83 @@ fn mysql_share_lock_is_kept_after_the_tenant_predicate() {
 
 /// For each scenario, one `#[tokio::test]` per backend: `sqlite::<scenario>`,
 /// `postgres::<scenario>`, `mysql::<scenario>`.
+/// `where_restrict_tenants` scopes queries built by hand and run on the plain connection,
+/// joins included; universal tables add nothing.
+async fn where_restrict_tenants_scopes_hand_built_queries_on_the_plain_connection(
+    db: &DatabaseConnection,
+) {
+    for (key, mode) in [
+        ("1.", MatchMode::Prefix),
+        ("1.", MatchMode::Exact),
+        ("2.", MatchMode::Prefix),
+    ] {
+        let k = DataKey::new(key).expect("key");
+        let found = invoice::Entity::find()
+            .filter(where_restrict_tenants(
+                &k,
+                mode,
+                &[TenantTable::of::<invoice::Entity>()],
+            ))
+            .order_by_asc(invoice::Column::Id)
+            .all(db)
+            .await
+            .expect("hand-restricted find");
+        assert_eq!(
+            found,
+            expected_invoices(db, key, mode).await,
+            "{key} {mode:?}"
+        );
+        // A join: both sides restricted, the customer under an alias.
+        let joined: Vec<(String, String)> = invoice::Entity::find()
+            .select_only()
+            .column(invoice::Column::Number)
+            .column_as(Expr::col(("c", customer::Column::Name)), "name")
+            .join_as(
+                sea_orm::JoinType::InnerJoin,
+                invoice::Relation::Customer.def(),
+                "c",
+            )
+            .filter(where_restrict_tenants(
+                &k,
+                mode,
+                &[
+                    TenantTable::of::<invoice::Entity>(),
+                    TenantTable::aliased::<customer::Entity>("c"),
+                ],
+            ))
+            .order_by_asc(invoice::Column::Number)
+            .into_tuple()
+            .all(db)
+            .await
+            .expect("hand-restricted join");
+        let customers = expected_customers(db, key).await;
+        if mode == MatchMode::Prefix {
+            assert!(!joined.is_empty(), "{key}: the join found nothing");
+        }
+        for (number, name) in &joined {
+            let inv = invoice_by_number(db, number).await;
+            assert!(k.matches(&inv.data_key, mode), "{number} leaked to {key}");
+            let c = customer_by_name(db, name).await;
+            assert!(k.matches(&c.tenant_key, mode), "{name} leaked to {key}");
+            if mode == MatchMode::Prefix {
+                assert!(customers.iter().any(|x| &x.name == name));
+            }
+        }
+    }
+    // A universal table passes through untouched.
+    let all = country::Entity::find().all(db).await.expect("countries");
+    let restricted = country::Entity::find()
+        .filter(where_restrict_tenants(
+            &DataKey::new("2.").expect("key"),
+            MatchMode::Prefix,
+            &[TenantTable::of::<country::Entity>()],
+        ))
+        .all(db)
+        .await
+        .expect("countries");
+    assert_eq!(restricted, all);
+}
+
 macro_rules! scenarios {
     (@backend $module:ident, $backend:ident, $($name:ident),+) => {
         mod $module {
@@ -1961,4 +2041,5 @@ scenarios! {
     hand_written_writes_with_subqueries_are_scoped,
     locking_reads_in_a_transaction_see_only_the_tenants_rows,
     keys_differing_only_in_case_are_different_tenants,
+    where_restrict_tenants_scopes_hand_built_queries_on_the_plain_connection,
 }
