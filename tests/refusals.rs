@@ -468,3 +468,13 @@ fn error_messages_are_lower_case_and_name_table_and_tenant() {
     assert!(text.contains("`plan`") && text.contains("`1.4.`"), "{text}");
     assert!(!text.ends_with('.'), "{text}");
 }
+
+#[test]
+fn is_followed_by_a_placeholder_is_refused_clearly() {
+    let err = refused_with(
+        DbBackend::MySql,
+        "SELECT * FROM invoice WHERE amount IS ?",
+        vec![Value::Int(None)],
+    );
+    assert_unsupported(err, "IS ?");
+}

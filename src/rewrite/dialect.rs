@@ -203,6 +203,12 @@ impl Backend {
     /// What to tell the user about SQL that does not parse on this backend.
     pub(crate) fn parse_hint(self, sql: &str) -> Option<&'static str> {
         let upper = sql.to_ascii_uppercase();
+        let squeezed: String = upper.split_whitespace().collect::<Vec<_>>().join(" ");
+        if squeezed.contains("IS ?") || squeezed.contains("IS NOT ?") || squeezed.contains("IS $") {
+            return Some(
+                "`IS` followed by a bound value (`IS ?`) is not supported; use `IS NULL`, `IS NOT NULL` or `=`",
+            );
+        }
         match self {
             Backend::MySql if upper.contains("LOCK IN SHARE MODE") => {
                 Some("`LOCK IN SHARE MODE` is supported only at the end of a single SELECT")
