@@ -119,6 +119,7 @@ struct Entry {
 pub struct Registry {
     tables: HashMap<String, Vec<Entry>>,
     allowed: HashMap<String, ()>,
+    schema_changes: bool,
     pub(crate) cache: TemplateCache,
 }
 
@@ -133,6 +134,7 @@ pub struct Registry {
 pub struct RegistryBuilder {
     tables: HashMap<String, Vec<Entry>>,
     allowed: HashMap<String, ()>,
+    schema_changes: bool,
     cache_capacity: Option<usize>,
 }
 
@@ -232,6 +234,25 @@ impl RegistryBuilder {
         self
     }
 
+    /// Lets tenant connections run schema changes (`CREATE`, `ALTER`, `DROP`) whose text
+    /// names no tenanted or read-only table, not even as a column or a reference. Off by
+    /// default: migrations belong on the plain `DatabaseConnection`. Meant for test suites
+    /// and tools that create their own scratch tables.
+    ///
+    /// Such a statement is sent as written, even when the SQL parser cannot read it (for
+    /// example `real(16, 4)`, which sea-query emits for `Decimal` columns on SQLite):
+    /// it is checked token by token instead.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Registry;
+    /// let r = Registry::builder().allow("scratch").allow_schema_changes().build();
+    /// assert!(r.allows_schema_changes());
+    /// ```
+    pub fn allow_schema_changes(mut self) -> Self {
+        self.schema_changes = true;
+        self
+    }
+
     /// How many rewritten statement templates to keep (default
     /// [`DEFAULT_CACHE_CAPACITY`]). The cache key never contains the tenant.
     ///
@@ -256,6 +277,7 @@ impl RegistryBuilder {
         Registry {
             tables: self.tables,
             allowed: self.allowed,
+            schema_changes: self.schema_changes,
             cache: TemplateCache::new(self.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY)),
         }
     }
@@ -312,6 +334,17 @@ impl Registry {
     /// ```
     pub fn is_tenanted(&self, table: &str) -> bool {
         matches!(self.resolve(None, table), Resolved::Tenanted(_))
+    }
+
+    /// Whether tenant connections may run schema changes that name no tenanted table
+    /// (see [`RegistryBuilder::allow_schema_changes`]).
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Registry;
+    /// assert!(!Registry::builder().build().allows_schema_changes());
+    /// ```
+    pub fn allows_schema_changes(&self) -> bool {
+        self.schema_changes
     }
 
     /// How many rewritten statement templates the cache holds now.

@@ -478,3 +478,65 @@ fn is_followed_by_a_placeholder_is_refused_clearly() {
     );
     assert_unsupported(err, "IS ?");
 }
+
+fn schema_registry() -> Registry {
+    Registry::builder()
+        .tenanted("invoice", "data_key")
+        .universal_read_only("plan")
+        .allow_schema_changes()
+        .build()
+}
+
+fn schema_change(sql: &str) -> Result<String, TenancyError> {
+    let key = DataKey::new("1.4.").expect("key");
+    rewrite(
+        Statement::from_string(DbBackend::Sqlite, sql),
+        &key,
+        MatchMode::Prefix,
+        &schema_registry(),
+    )
+    .map(|s| s.sql)
+}
+
+#[test]
+fn schema_changes_naming_no_tenanted_table_pass_as_written_when_allowed() {
+    // sea-query's `Decimal` column on SQLite: the SQL parser cannot read `real(16, 4)`.
+    let sql = r#"CREATE TABLE "scratch" ("id" integer NOT NULL PRIMARY KEY, "price" real(16, 4) NOT NULL)"#;
+    assert_eq!(schema_change(sql).expect("allowed"), sql);
+    assert_eq!(
+        schema_change("DROP TABLE IF EXISTS scratch").expect("allowed"),
+        "DROP TABLE IF EXISTS scratch"
+    );
+    assert_eq!(
+        schema_change("CREATE INDEX idx ON scratch (price)").expect("allowed"),
+        "CREATE INDEX idx ON scratch (price)"
+    );
+}
+
+#[test]
+fn schema_changes_naming_a_tenanted_table_anywhere_are_refused() {
+    for sql in [
+        "DROP TABLE invoice",
+        "ALTER TABLE invoice ADD COLUMN x int",
+        "CREATE TABLE s (id int REFERENCES invoice (id))",
+        "CREATE VIEW v AS SELECT * FROM invoice",
+        "CREATE TABLE s AS SELECT * FROM \"INVOICE\"",
+        "DROP TABLE plan",
+    ] {
+        assert_unsupported(schema_change(sql).expect_err(sql), "schema change naming");
+    }
+}
+
+#[test]
+fn schema_changes_smuggling_a_second_statement_are_refused() {
+    assert_unsupported(
+        schema_change("CREATE TABLE s (id int); DELETE FROM invoice").expect_err("refused"),
+        "single statement",
+    );
+}
+
+#[test]
+fn schema_changes_are_refused_unless_the_registry_allows_them() {
+    let sql = "CREATE TABLE scratch (id int)";
+    assert_unsupported(refused(sql), "refused on a tenant connection");
+}

@@ -31,6 +31,7 @@
 //! ```
 
 pub(crate) mod cache;
+mod ddl;
 mod delete;
 mod dialect;
 mod insert;
@@ -48,7 +49,7 @@ use sqlparser::parser::{Parser, ParserOptions};
 
 use self::cache::KeyRef;
 use self::dialect::{Backend, PlaceholderStyle};
-use self::params::{MARKER, Template, build_template, original_marker};
+use self::params::{MARKER, Markers, Template, build_template, original_marker};
 use self::scope::Rewriter;
 use crate::{DataKey, MatchMode, Registry, TenancyError};
 
@@ -166,6 +167,10 @@ fn build(
     };
     if sql.contains(MARKER) {
         return Err(unsupported(format!("the text `{MARKER}` is reserved")));
+    }
+    if ddl::allowed_schema_change(backend, sql, registry, key)? {
+        return build_template(backend, sql, &Markers::default(), 0, Vec::new(), unprepared)
+            .map_err(unsupported);
     }
     let (mut statements, share_lock) = parse_statements(backend, sql).map_err(|e| {
         let hint = backend
