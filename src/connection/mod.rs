@@ -229,6 +229,27 @@ impl TenantConnection {
         self.inner.get_database_backend()
     }
 
+    /// A [`SchemaBuilder`](sea_orm::SchemaBuilder) for this backend, as
+    /// `DatabaseConnection::get_schema_builder` gives. Applying it through a tenant
+    /// connection needs a registry that
+    /// [allows schema changes](crate::RegistryBuilder::allow_schema_changes); run
+    /// migrations on the plain connection otherwise.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?);
+    /// let builder = db.get_schema_builder();
+    /// # let _ = builder;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_schema_builder(&self) -> sea_orm::SchemaBuilder {
+        self.inner.get_schema_builder()
+    }
+
     /// Checks that the database answers.
     ///
     /// ```

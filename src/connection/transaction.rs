@@ -146,6 +146,40 @@ impl TenantTransaction {
         txn.run_async(callback).await
     }
 
+    /// [`transaction_async`](Self::transaction_async) with an isolation level and/or
+    /// access mode.
+    ///
+    /// ```
+    /// # use sea_orm::{DbErr, TransactionTrait};
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let txn = TenantConnection::new(pool, DataKey::new("1.")?).begin().await?;
+    /// txn.transaction_with_config_async(async |_inner| Ok::<_, DbErr>(()), None, None)
+    ///     .await?;
+    /// txn.commit().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn transaction_with_config_async<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> AsyncFnOnce(&'c TenantTransaction) -> Result<T, E> + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        let txn = self
+            .begin_with_config(isolation_level, access_mode)
+            .await
+            .map_err(TransactionError::Connection)?;
+        txn.run_async(callback).await
+    }
+
     pub(super) async fn run_async<F, T, E>(self, callback: F) -> Result<T, TransactionError<E>>
     where
         F: for<'c> AsyncFnOnce(&'c TenantTransaction) -> Result<T, E> + Send,
