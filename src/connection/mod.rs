@@ -2,15 +2,14 @@
 //! tenant. They call the rewriter on every statement and forward the result; nothing
 //! reaches the database unrewritten.
 
+mod forward;
 mod transaction;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, IsolationLevel,
-    QueryResult, Statement, StreamTrait, TransactionError, TransactionOptions, TransactionTrait,
+    AccessMode, DatabaseConnection, DbBackend, DbErr, IsolationLevel, Statement, TransactionError,
+    TransactionTrait,
 };
 
 pub use transaction::TenantTransaction;
@@ -302,7 +301,8 @@ impl TenantConnection {
         E: std::fmt::Display + std::fmt::Debug + Send,
     {
         let txn = self.begin().await.map_err(TransactionError::Connection)?;
-        txn.run_async(callback).await
+        let result = callback(&txn).await;
+        txn.finish(result).await
     }
 
     /// [`transaction_async`](Self::transaction_async) with an isolation level and/or
@@ -334,130 +334,9 @@ impl TenantConnection {
             .begin_with_config(isolation_level, access_mode)
             .await
             .map_err(TransactionError::Connection)?;
-        txn.run_async(callback).await
+        let result = callback(&txn).await;
+        txn.finish(result).await
     }
 }
 
-#[async_trait::async_trait]
-impl ConnectionTrait for TenantConnection {
-    fn get_database_backend(&self) -> DbBackend {
-        self.inner.get_database_backend()
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let stmt = self.scope.rewrite(stmt)?;
-        self.inner.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let sql = self
-            .scope
-            .rewrite_unprepared(sql, self.inner.get_database_backend())?;
-        self.inner.execute_unprepared(&sql).await
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let stmt = self.scope.rewrite(stmt)?;
-        self.inner.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let stmt = self.scope.rewrite(stmt)?;
-        self.inner.query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.inner.support_returning()
-    }
-
-    fn is_mock_connection(&self) -> bool {
-        self.inner.is_mock_connection()
-    }
-}
-
-impl StreamTrait for TenantConnection {
-    type Stream<'a> = <DatabaseConnection as StreamTrait>::Stream<'a>;
-
-    fn get_database_backend(&self) -> DbBackend {
-        self.inner.get_database_backend()
-    }
-
-    fn stream_raw<'a>(
-        &'a self,
-        stmt: Statement,
-    ) -> Pin<Box<dyn Future<Output = Result<Self::Stream<'a>, DbErr>> + 'a + Send>> {
-        match self.scope.rewrite(stmt) {
-            Ok(stmt) => self.inner.stream_raw(stmt),
-            Err(e) => Box::pin(async move { Err(e) }),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl TransactionTrait for TenantConnection {
-    type Transaction = TenantTransaction;
-
-    async fn begin(&self) -> Result<TenantTransaction, DbErr> {
-        Ok(TenantTransaction::new(
-            self.inner.begin().await?,
-            self.scope.clone(),
-        ))
-    }
-
-    async fn begin_with_config(
-        &self,
-        isolation_level: Option<IsolationLevel>,
-        access_mode: Option<AccessMode>,
-    ) -> Result<TenantTransaction, DbErr> {
-        Ok(TenantTransaction::new(
-            self.inner
-                .begin_with_config(isolation_level, access_mode)
-                .await?,
-            self.scope.clone(),
-        ))
-    }
-
-    async fn begin_with_options(
-        &self,
-        options: TransactionOptions,
-    ) -> Result<TenantTransaction, DbErr> {
-        Ok(TenantTransaction::new(
-            self.inner.begin_with_options(options).await?,
-            self.scope.clone(),
-        ))
-    }
-
-    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c TenantTransaction,
-            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let txn = self.begin().await.map_err(TransactionError::Connection)?;
-        txn.run(callback).await
-    }
-
-    async fn transaction_with_config<F, T, E>(
-        &self,
-        callback: F,
-        isolation_level: Option<IsolationLevel>,
-        access_mode: Option<AccessMode>,
-    ) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c TenantTransaction,
-            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let txn = self
-            .begin_with_config(isolation_level, access_mode)
-            .await
-            .map_err(TransactionError::Connection)?;
-        txn.run(callback).await
-    }
-}
+forward::forward_traits!(TenantConnection, DatabaseConnection);

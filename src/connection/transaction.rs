@@ -1,13 +1,10 @@
 //! [`TenantTransaction`]: a transaction that keeps its tenant, nested ones included.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel,
-    QueryResult, Statement, StreamTrait, TransactionError, TransactionOptions, TransactionSession,
-    TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, IsolationLevel,
+    TransactionError, TransactionSession, TransactionTrait,
 };
 
 use super::Scope;
@@ -143,7 +140,8 @@ impl TenantTransaction {
         E: std::fmt::Display + std::fmt::Debug + Send,
     {
         let txn = self.begin().await.map_err(TransactionError::Connection)?;
-        txn.run_async(callback).await
+        let result = callback(&txn).await;
+        txn.finish(result).await
     }
 
     /// [`transaction_async`](Self::transaction_async) with an isolation level and/or
@@ -177,40 +175,12 @@ impl TenantTransaction {
             .begin_with_config(isolation_level, access_mode)
             .await
             .map_err(TransactionError::Connection)?;
-        txn.run_async(callback).await
+        let result = callback(&txn).await;
+        txn.finish(result).await
     }
 
-    pub(super) async fn run_async<F, T, E>(self, callback: F) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> AsyncFnOnce(&'c TenantTransaction) -> Result<T, E> + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let result = callback(&self).await;
-        match result {
-            Ok(v) => {
-                self.commit().await.map_err(TransactionError::Connection)?;
-                Ok(v)
-            }
-            Err(e) => {
-                self.rollback()
-                    .await
-                    .map_err(TransactionError::Connection)?;
-                Err(TransactionError::Transaction(e))
-            }
-        }
-    }
-
-    pub(super) async fn run<F, T, E>(self, callback: F) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c TenantTransaction,
-            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let result = callback(&self).await;
+    /// Commits on `Ok`, rolls back on `Err`: the end of every transaction closure.
+    pub(super) async fn finish<T, E>(self, result: Result<T, E>) -> Result<T, TransactionError<E>> {
         match result {
             Ok(v) => {
                 self.commit().await.map_err(TransactionError::Connection)?;
@@ -226,129 +196,7 @@ impl TenantTransaction {
     }
 }
 
-#[async_trait::async_trait]
-impl ConnectionTrait for TenantTransaction {
-    fn get_database_backend(&self) -> DbBackend {
-        ConnectionTrait::get_database_backend(&self.inner)
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let stmt = self.scope.rewrite(stmt)?;
-        self.inner.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let sql = self
-            .scope
-            .rewrite_unprepared(sql, ConnectionTrait::get_database_backend(&self.inner))?;
-        self.inner.execute_unprepared(&sql).await
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let stmt = self.scope.rewrite(stmt)?;
-        self.inner.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let stmt = self.scope.rewrite(stmt)?;
-        self.inner.query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.inner.support_returning()
-    }
-
-    fn is_mock_connection(&self) -> bool {
-        self.inner.is_mock_connection()
-    }
-}
-
-impl StreamTrait for TenantTransaction {
-    type Stream<'a> = <DatabaseTransaction as StreamTrait>::Stream<'a>;
-
-    fn get_database_backend(&self) -> DbBackend {
-        ConnectionTrait::get_database_backend(&self.inner)
-    }
-
-    fn stream_raw<'a>(
-        &'a self,
-        stmt: Statement,
-    ) -> Pin<Box<dyn Future<Output = Result<Self::Stream<'a>, DbErr>> + 'a + Send>> {
-        match self.scope.rewrite(stmt) {
-            Ok(stmt) => self.inner.stream_raw(stmt),
-            Err(e) => Box::pin(async move { Err(e) }),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl TransactionTrait for TenantTransaction {
-    type Transaction = TenantTransaction;
-
-    async fn begin(&self) -> Result<TenantTransaction, DbErr> {
-        Ok(TenantTransaction::new(
-            self.inner.begin().await?,
-            self.scope.clone(),
-        ))
-    }
-
-    async fn begin_with_config(
-        &self,
-        isolation_level: Option<IsolationLevel>,
-        access_mode: Option<AccessMode>,
-    ) -> Result<TenantTransaction, DbErr> {
-        Ok(TenantTransaction::new(
-            self.inner
-                .begin_with_config(isolation_level, access_mode)
-                .await?,
-            self.scope.clone(),
-        ))
-    }
-
-    async fn begin_with_options(
-        &self,
-        options: TransactionOptions,
-    ) -> Result<TenantTransaction, DbErr> {
-        Ok(TenantTransaction::new(
-            self.inner.begin_with_options(options).await?,
-            self.scope.clone(),
-        ))
-    }
-
-    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c TenantTransaction,
-            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let txn = self.begin().await.map_err(TransactionError::Connection)?;
-        txn.run(callback).await
-    }
-
-    async fn transaction_with_config<F, T, E>(
-        &self,
-        callback: F,
-        isolation_level: Option<IsolationLevel>,
-        access_mode: Option<AccessMode>,
-    ) -> Result<T, TransactionError<E>>
-    where
-        F: for<'c> FnOnce(
-                &'c TenantTransaction,
-            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
-            + Send,
-        T: Send,
-        E: std::fmt::Display + std::fmt::Debug + Send,
-    {
-        let txn = self
-            .begin_with_config(isolation_level, access_mode)
-            .await
-            .map_err(TransactionError::Connection)?;
-        txn.run(callback).await
-    }
-}
+super::forward::forward_traits!(TenantTransaction, DatabaseTransaction);
 
 #[async_trait::async_trait]
 impl TransactionSession for TenantTransaction {

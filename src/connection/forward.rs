@@ -1,0 +1,161 @@
+//! The SeaORM traits of both wrappers: rewrite, then forward to the wrapped connection or
+//! transaction. One definition, so that the two can never drift apart.
+
+/// Implements `ConnectionTrait`, `StreamTrait` and `TransactionTrait` for `$wrapper`, a
+/// struct with fields `inner: $inner` and `scope: Arc<Scope>`.
+macro_rules! forward_traits {
+    ($wrapper:ty, $inner:ty) => {
+        #[async_trait::async_trait]
+        impl sea_orm::ConnectionTrait for $wrapper {
+            fn get_database_backend(&self) -> sea_orm::DbBackend {
+                sea_orm::ConnectionTrait::get_database_backend(&self.inner)
+            }
+
+            async fn execute_raw(
+                &self,
+                stmt: sea_orm::Statement,
+            ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+                let stmt = self.scope.rewrite(stmt)?;
+                self.inner.execute_raw(stmt).await
+            }
+
+            async fn execute_unprepared(
+                &self,
+                sql: &str,
+            ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
+                let sql = self.scope.rewrite_unprepared(sql, backend)?;
+                self.inner.execute_unprepared(&sql).await
+            }
+
+            async fn query_one_raw(
+                &self,
+                stmt: sea_orm::Statement,
+            ) -> Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
+                let stmt = self.scope.rewrite(stmt)?;
+                self.inner.query_one_raw(stmt).await
+            }
+
+            async fn query_all_raw(
+                &self,
+                stmt: sea_orm::Statement,
+            ) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+                let stmt = self.scope.rewrite(stmt)?;
+                self.inner.query_all_raw(stmt).await
+            }
+
+            fn support_returning(&self) -> bool {
+                self.inner.support_returning()
+            }
+
+            fn is_mock_connection(&self) -> bool {
+                self.inner.is_mock_connection()
+            }
+        }
+
+        impl sea_orm::StreamTrait for $wrapper {
+            type Stream<'a> = <$inner as sea_orm::StreamTrait>::Stream<'a>;
+
+            fn get_database_backend(&self) -> sea_orm::DbBackend {
+                sea_orm::ConnectionTrait::get_database_backend(&self.inner)
+            }
+
+            fn stream_raw<'a>(
+                &'a self,
+                stmt: sea_orm::Statement,
+            ) -> std::pin::Pin<
+                Box<
+                    dyn std::future::Future<Output = Result<Self::Stream<'a>, sea_orm::DbErr>>
+                        + 'a
+                        + Send,
+                >,
+            > {
+                match self.scope.rewrite(stmt) {
+                    Ok(stmt) => self.inner.stream_raw(stmt),
+                    Err(e) => Box::pin(async move { Err(e) }),
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl sea_orm::TransactionTrait for $wrapper {
+            type Transaction = crate::TenantTransaction;
+
+            async fn begin(&self) -> Result<crate::TenantTransaction, sea_orm::DbErr> {
+                Ok(crate::TenantTransaction::new(
+                    self.inner.begin().await?,
+                    self.scope.clone(),
+                ))
+            }
+
+            async fn begin_with_config(
+                &self,
+                isolation_level: Option<sea_orm::IsolationLevel>,
+                access_mode: Option<sea_orm::AccessMode>,
+            ) -> Result<crate::TenantTransaction, sea_orm::DbErr> {
+                Ok(crate::TenantTransaction::new(
+                    self.inner
+                        .begin_with_config(isolation_level, access_mode)
+                        .await?,
+                    self.scope.clone(),
+                ))
+            }
+
+            async fn begin_with_options(
+                &self,
+                options: sea_orm::TransactionOptions,
+            ) -> Result<crate::TenantTransaction, sea_orm::DbErr> {
+                Ok(crate::TenantTransaction::new(
+                    self.inner.begin_with_options(options).await?,
+                    self.scope.clone(),
+                ))
+            }
+
+            async fn transaction<F, T, E>(
+                &self,
+                callback: F,
+            ) -> Result<T, sea_orm::TransactionError<E>>
+            where
+                F: for<'c> FnOnce(
+                        &'c crate::TenantTransaction,
+                    ) -> std::pin::Pin<
+                        Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>,
+                    > + Send,
+                T: Send,
+                E: std::fmt::Display + std::fmt::Debug + Send,
+            {
+                let txn = self
+                    .begin()
+                    .await
+                    .map_err(sea_orm::TransactionError::Connection)?;
+                let result = callback(&txn).await;
+                txn.finish(result).await
+            }
+
+            async fn transaction_with_config<F, T, E>(
+                &self,
+                callback: F,
+                isolation_level: Option<sea_orm::IsolationLevel>,
+                access_mode: Option<sea_orm::AccessMode>,
+            ) -> Result<T, sea_orm::TransactionError<E>>
+            where
+                F: for<'c> FnOnce(
+                        &'c crate::TenantTransaction,
+                    ) -> std::pin::Pin<
+                        Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>,
+                    > + Send,
+                T: Send,
+                E: std::fmt::Display + std::fmt::Debug + Send,
+            {
+                let txn = self
+                    .begin_with_config(isolation_level, access_mode)
+                    .await
+                    .map_err(sea_orm::TransactionError::Connection)?;
+                let result = callback(&txn).await;
+                txn.finish(result).await
+            }
+        }
+    };
+}
+
+pub(super) use forward_traits;
