@@ -41,6 +41,17 @@ async fn pool() -> DatabaseConnection {
     .expect("sqlite")
 }
 
+/// A pool whose schema was created on the pool itself, as migrations are.
+async fn pool_with_notes() -> DatabaseConnection {
+    let pool = pool().await;
+    pool.get_schema_builder()
+        .register(note::Entity)
+        .apply(&pool)
+        .await
+        .expect("schema");
+    pool
+}
+
 fn tenant(pool: &DatabaseConnection) -> TenantConnection {
     let registry = Registry::builder()
         .universal("inherent_note")
@@ -102,12 +113,7 @@ async fn ping_answers_like_the_pool_and_close_closes_it() {
 
 #[tokio::test]
 async fn transaction_async_commits_on_ok_and_rolls_back_on_err() {
-    let pool = pool().await;
-    pool.get_schema_builder()
-        .register(note::Entity)
-        .apply(&pool)
-        .await
-        .expect("schema");
+    let pool = pool_with_notes().await;
     let db = tenant(&pool);
     db.transaction_async(async |txn| new_note("kept").insert(txn).await.map(|_| ()))
         .await
@@ -133,12 +139,7 @@ async fn transaction_async_commits_on_ok_and_rolls_back_on_err() {
 
 #[tokio::test]
 async fn commit_and_rollback_are_inherent_on_the_transaction() {
-    let pool = pool().await;
-    pool.get_schema_builder()
-        .register(note::Entity)
-        .apply(&pool)
-        .await
-        .expect("schema");
+    let pool = pool_with_notes().await;
     let db = tenant(&pool);
     let txn = db.begin().await.expect("begin");
     new_note("a").insert(&txn).await.expect("insert");

@@ -63,6 +63,10 @@ pub(crate) struct Template {
     binds: Vec<Bind>,
     /// How many values the original statement binds.
     originals: usize,
+    /// Whether the original values come first and in their own order, so binding only
+    /// appends the tenant's values (always so on PostgreSQL; on `?` backends when every
+    /// tenant value lands after the last original one).
+    originals_first: bool,
     /// DataKey values written by the statement.
     checks: Vec<Check>,
     /// The SQL with tenant values as literals, for statements sent without parameters.
@@ -153,11 +157,17 @@ pub(crate) fn build_template(
     if unprepared && originals > 0 {
         return Err("a statement sent without parameters cannot contain placeholders".to_owned());
     }
+    let originals_first = binds
+        .iter()
+        .take(originals)
+        .enumerate()
+        .all(|(i, b)| *b == Bind::Original(i));
     Ok(Template {
         backend,
         sql,
         binds,
         originals,
+        originals_first,
         checks,
         pieces,
     })
@@ -234,13 +244,7 @@ impl Template {
         }
         self.run_checks(&values, key, mode)?;
         let had_values = !values.is_empty() || !self.binds.is_empty();
-        let in_order = self
-            .binds
-            .iter()
-            .take(self.originals)
-            .enumerate()
-            .all(|(i, b)| *b == Bind::Original(i));
-        let out = if in_order {
+        let out = if self.originals_first {
             let mut out = values;
             out.reserve(self.binds.len() - self.originals);
             for b in &self.binds[self.originals..] {
