@@ -540,3 +540,79 @@ fn schema_changes_are_refused_unless_the_registry_allows_them() {
     let sql = "CREATE TABLE scratch (id int)";
     assert_unsupported(refused(sql), "refused on a tenant connection");
 }
+
+// Found by the hostile corpus (tests/corpus/hostile.txt).
+
+#[test]
+fn unqualified_data_key_assignment_in_a_mysql_multi_table_update_is_checked() {
+    let err = refused_with(
+        DbBackend::MySql,
+        "UPDATE country JOIN invoice ON country.code = 'FR' SET data_key = '10.'",
+        vec![],
+    );
+    assert_invalid_access(err, "invoice", "outside the tenant");
+}
+
+#[test]
+fn unqualified_assignment_next_to_a_read_only_table_in_a_mysql_multi_table_update_is_refused() {
+    let err = refused_with(
+        DbBackend::MySql,
+        "UPDATE invoice JOIN plan ON plan.id = 1 SET price = 0",
+        vec![],
+    );
+    assert_unsupported(err, "qualify the column");
+}
+
+#[test]
+fn functions_that_dump_tables_or_run_sql_text_are_refused() {
+    for sql in [
+        "SELECT schema_to_xml('public', true, false, '')",
+        "SELECT database_to_xml_and_xmlschema(true, false, '')",
+        "SELECT table_to_xmlschema('invoice', true, false, '')",
+        "SELECT * FROM ts_stat('SELECT to_tsvector(number) FROM invoice')",
+        "SELECT ts_rewrite('a'::tsquery, 'SELECT t, s FROM invoice')",
+        "SELECT dblink_connect('x')",
+        "SELECT pg_read_binary_file('/etc/passwd')",
+    ] {
+        let err = refused_with(DbBackend::Postgres, sql, vec![]);
+        assert!(
+            matches!(err, TenancyError::UnsupportedStatement { .. }),
+            "`{sql}`: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn column_aliases_on_a_tenanted_table_are_refused() {
+    let err = refused_with(
+        DbBackend::Postgres,
+        "SELECT a FROM invoice AS i (a, b, data_key)",
+        vec![],
+    );
+    assert_unsupported(err, "column aliases");
+}
+
+#[test]
+fn mariadb_executable_comments_are_refused() {
+    let err = refused_with(
+        DbBackend::MySql,
+        "SELECT id FROM invoice /*M!100000 WHERE 1 = 1 */",
+        vec![],
+    );
+    assert_unsupported(err, "executable comments");
+}
+
+#[test]
+fn a_quoted_cte_name_in_another_case_does_not_hide_the_table_on_postgres() {
+    let key = DataKey::new("1.4.").expect("key");
+    let stmt = Statement::from_string(
+        DbBackend::Postgres,
+        r#"WITH "Invoice" AS (SELECT 1 AS id) SELECT id FROM invoice"#,
+    );
+    let out = rewrite(stmt, &key, MatchMode::Prefix, &registry()).expect("rewritten");
+    assert!(
+        out.sql.ends_with(r#"FROM invoice WHERE invoice."data_key" COLLATE "C" >= $1 AND invoice."data_key" COLLATE "C" < $2"#),
+        "{}",
+        out.sql
+    );
+}

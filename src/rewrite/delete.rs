@@ -13,7 +13,10 @@ impl Rewriter<'_> {
         let from = match &mut delete.from {
             FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
         };
-        let mut preds = self.restrict_from(from, &mut seen)?;
+        self.target_is_table = true;
+        let target = self.restrict_from(from, &mut seen);
+        self.target_is_table = false;
+        let mut preds = target?;
         if let Some(using) = &mut delete.using {
             preds.extend(self.restrict_from(using, &mut seen)?);
         }

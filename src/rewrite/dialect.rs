@@ -29,6 +29,18 @@ static POSTGRES: PostgreSqlDialect = PostgreSqlDialect {};
 static MYSQL: MySqlDialect = MySqlDialect {};
 static SQLITE: SQLiteDialect = SQLiteDialect {};
 
+/// Name prefixes of refused function families (see [`Backend::refuses_function`]).
+const REFUSED_FUNCTION_PREFIXES: &[&str] = &[
+    "ts_stat",
+    "ts_rewrite",
+    "dblink",
+    "pg_read_",
+    "pg_ls_",
+    "lo_",
+    "pg_stat_statements",
+    "pg_file_",
+];
+
 /// Functions that read or write outside the statement's tables, or run SQL text, on any
 /// backend. A statement calling one is refused, whichever backend it targets.
 const REFUSED_FUNCTIONS: &[&str] = &[
@@ -154,10 +166,52 @@ impl Backend {
         out
     }
 
-    /// Whether calling the function `name` is refused.
+    /// Whether calling the function `name` is refused: the list above, and whole
+    /// families that dump tables or run SQL text (`*_to_xml*`, `ts_stat`, `ts_rewrite`,
+    /// `dblink*`, `pg_read_*`, `pg_ls_*`, `lo_*`, `pg_stat_statements*`).
     pub(crate) fn refuses_function(self, name: &str) -> bool {
         let lower = name.to_ascii_lowercase();
         REFUSED_FUNCTIONS.contains(&lower.as_str())
+            || lower.contains("_to_xml")
+            || REFUSED_FUNCTION_PREFIXES
+                .iter()
+                .any(|p| lower.starts_with(p))
+    }
+
+    /// Whether an unquoted or quoted `reference` certainly names the CTE `declared`, as
+    /// this backend resolves names. When unsure the answer is no, so the reference is
+    /// treated as the real table and restricted (or refused), never left open.
+    /// PostgreSQL folds unquoted names to lower case and keeps quoted ones exact; SQLite
+    /// compares names without regard to case, quoted or not; MySQL is taken as exact.
+    pub(crate) fn same_name(self, declared: &Ident, reference: &Ident) -> bool {
+        match self {
+            Backend::Postgres => {
+                let fold = |i: &Ident| match i.quote_style {
+                    Some(_) => i.value.clone(),
+                    None => i.value.to_lowercase(),
+                };
+                fold(declared) == fold(reference)
+            }
+            Backend::Sqlite => declared.value.eq_ignore_ascii_case(&reference.value),
+            Backend::MySql => declared.value == reference.value,
+        }
+    }
+
+    /// Whether an unqualified column assigned in a multi-table UPDATE may belong to any
+    /// of its tables (MySQL's `UPDATE a JOIN b SET c = …`), not only to the target.
+    pub(crate) fn multi_table_update_assigns_any_table(self) -> bool {
+        matches!(self, Backend::MySql)
+    }
+
+    /// Why a comment with this text (between `/*` and `*/`) is refused: one the server
+    /// would run as SQL and the parser reads as a comment (MariaDB's `/*M!…*/`).
+    pub(crate) fn refused_comment(self, text: &str) -> Option<&'static str> {
+        match self {
+            Backend::MySql if text.starts_with("M!") => Some(
+                "MariaDB executable comments (`/*M! … */`) are refused: the server would run what the rewriter cannot see",
+            ),
+            _ => None,
+        }
     }
 
     /// Whether a table-valued function may appear in FROM: it reads no table.

@@ -172,12 +172,15 @@ fn build(
         return build_template(backend, sql, &Markers::default(), 0, Vec::new(), unprepared)
             .map_err(unsupported);
     }
-    let (mut statements, share_lock) = parse_statements(backend, sql).map_err(|e| {
-        let hint = backend
-            .parse_hint(sql)
-            .map(|h| format!(": {h}"))
-            .unwrap_or_default();
-        unsupported(format!("the SQL does not parse ({e}){hint}"))
+    let (mut statements, share_lock) = parse_statements(backend, sql).map_err(|e| match e {
+        ParseFailure::Refused(why) => unsupported(why.to_owned()),
+        ParseFailure::Parser(e) => {
+            let hint = backend
+                .parse_hint(sql)
+                .map(|h| format!(": {h}"))
+                .unwrap_or_default();
+            unsupported(format!("the SQL does not parse ({e}){hint}"))
+        }
     })?;
     match (statements.len(), unprepared) {
         (0, _) => return Err(unsupported("no statement".to_owned())),
@@ -235,14 +238,19 @@ fn build(
 /// but the backend needs (MySQL's `LOCK IN SHARE MODE`, what sea-query renders for
 /// `lock_shared()`, and the only shared-lock syntax MariaDB accepts) is taken off the
 /// end before parsing; the returned flag says to append it to the rendered SQL.
-fn parse_statements(
-    backend: Backend,
-    sql: &str,
-) -> Result<(Vec<Ast>, bool), sqlparser::parser::ParserError> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
+fn parse_statements(backend: Backend, sql: &str) -> Result<(Vec<Ast>, bool), ParseFailure> {
+    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
     let mut tokens = Tokenizer::new(backend.parser_dialect(), sql)
         .with_unescape(false)
-        .tokenize_with_location()?;
+        .tokenize_with_location()
+        .map_err(|e| ParseFailure::Parser(e.into()))?;
+    for t in &tokens {
+        if let Token::Whitespace(Whitespace::MultiLineComment(text)) = &t.token
+            && let Some(why) = backend.refused_comment(text)
+        {
+            return Err(ParseFailure::Refused(why));
+        }
+    }
     let mut share_lock = false;
     if let Some(clause) = backend.unparsed_trailing_clause() {
         let significant: Vec<usize> = (0..tokens.len())
@@ -263,8 +271,17 @@ fn parse_statements(
     let statements = Parser::new(backend.parser_dialect())
         .with_options(ParserOptions::new().with_unescape(false))
         .with_tokens_with_locations(tokens)
-        .parse_statements()?;
+        .parse_statements()
+        .map_err(ParseFailure::Parser)?;
     Ok((statements, share_lock))
+}
+
+/// Why [`parse_statements`] gave up.
+enum ParseFailure {
+    /// The parser could not read the SQL.
+    Parser(sqlparser::parser::ParserError),
+    /// The SQL holds something refused before parsing.
+    Refused(&'static str),
 }
 
 fn parse(backend: Backend, sql: &str) -> Result<Vec<Ast>, sqlparser::parser::ParserError> {

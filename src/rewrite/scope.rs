@@ -21,7 +21,7 @@ use crate::{DataKey, MatchMode, TenancyError};
 /// see itself, nor the CTEs declared after it, unless the WITH is recursive).
 #[derive(Debug, Default)]
 struct Frame {
-    entries: Vec<(String, bool)>,
+    entries: Vec<(Ident, bool)>,
 }
 
 /// The state of one rewrite.
@@ -34,7 +34,10 @@ pub(crate) struct Rewriter<'a> {
     pub(crate) checks: Vec<Check>,
     frames: Vec<Frame>,
     pushed: Vec<usize>,
-    cte_bodies: HashMap<*const Query, Vec<String>>,
+    cte_bodies: HashMap<*const Query, Vec<Ident>>,
+    /// Set while the target of an UPDATE or DELETE is restricted: a write target always
+    /// names a real table, whatever CTE shares its name.
+    pub(crate) target_is_table: bool,
 }
 
 /// A table met in a FROM clause, for resolving write targets and qualified columns.
@@ -64,6 +67,7 @@ impl<'a> Rewriter<'a> {
             frames: Vec::new(),
             pushed: Vec::new(),
             cte_bodies: HashMap::new(),
+            target_is_table: false,
         }
     }
 
@@ -89,18 +93,22 @@ impl<'a> Rewriter<'a> {
         }
     }
 
-    /// Whether an unqualified `name` refers to a CTE where it is read.
-    pub(crate) fn is_cte(&self, name: &str) -> bool {
-        let mut masked: HashMap<&str, usize> = HashMap::new();
+    /// Whether an unqualified `name` certainly refers to a CTE where it is read (never
+    /// for the target of an UPDATE or DELETE).
+    pub(crate) fn is_cte(&self, name: &Ident) -> bool {
+        if self.target_is_table {
+            return false;
+        }
+        let mut masked = 0usize;
         for frame in self.frames.iter().rev() {
             for (n, visible) in &frame.entries {
-                if !n.eq_ignore_ascii_case(name) {
+                if !self.backend.same_name(n, name) {
                     continue;
                 }
                 if !*visible {
-                    *masked.entry(name).or_default() += 1;
-                } else if let Some(m) = masked.get_mut(name).filter(|m| **m > 0) {
-                    *m -= 1;
+                    masked += 1;
+                } else if masked > 0 {
+                    masked -= 1;
                 } else {
                     return true;
                 }
@@ -226,10 +234,10 @@ impl<'a> Rewriter<'a> {
             pushed += 1;
         }
         if let Some(with) = &query.with {
-            let names: Vec<String> = with
+            let names: Vec<Ident> = with
                 .cte_tables
                 .iter()
-                .map(|c| c.alias.name.value.clone())
+                .map(|c| c.alias.name.clone())
                 .collect();
             for (i, cte) in with.cte_tables.iter().enumerate() {
                 let hidden = if with.recursive {
@@ -264,15 +272,19 @@ pub(crate) fn and(left: Expr, right: Expr) -> Expr {
     }
 }
 
-/// `existing AND p1 AND p2 …`, parenthesising `existing` when it binds looser than AND.
+/// `existing AND p1 AND p2 …`. `existing` is parenthesised unless it is a conjunction of
+/// plain comparisons between names and values: the database, not the parser, decides
+/// how the rendered text groups, and the two disagree on some operators (MySQL's `XOR`
+/// binds looser than `AND` but `sqlparser` reads it tighter than `=`; `||` is OR on MySQL
+/// without `PIPES_AS_CONCAT`). In parentheses, the user's condition is one operand of
+/// the tenant's `AND` whatever the server makes of its inside.
 pub(crate) fn and_all(existing: Option<Expr>, preds: Vec<Expr>) -> Option<Expr> {
-    use sqlparser::ast::BinaryOperator;
-    let mut acc = existing.map(|e| match e {
-        Expr::BinaryOp {
-            op: BinaryOperator::Or | BinaryOperator::Xor,
-            ..
-        } => Expr::Nested(Box::new(e)),
-        e => e,
+    let mut acc = existing.map(|e| {
+        if groups_safely(&e) {
+            e
+        } else {
+            Expr::Nested(Box::new(e))
+        }
     });
     for p in preds {
         acc = Some(match acc {
@@ -281,6 +293,40 @@ pub(crate) fn and_all(existing: Option<Expr>, preds: Vec<Expr>) -> Option<Expr> 
         });
     }
     acc
+}
+
+/// Whether `e AND x` groups as `(e) AND x` on every backend, whatever the parser thought.
+fn groups_safely(e: &Expr) -> bool {
+    use sqlparser::ast::BinaryOperator as Op;
+    fn atom(e: &Expr) -> bool {
+        matches!(
+            e,
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_) | Expr::Nested(_)
+        )
+    }
+    match e {
+        Expr::Nested(_) => true,
+        Expr::BinaryOp {
+            left,
+            op: Op::And,
+            right,
+        } => groups_safely(left) && groups_safely(right),
+        Expr::BinaryOp { left, op, right } => {
+            matches!(
+                op,
+                Op::Eq | Op::NotEq | Op::Lt | Op::LtEq | Op::Gt | Op::GtEq
+            ) && atom(left)
+                && atom(right)
+        }
+        Expr::IsNull(inner) | Expr::IsNotNull(inner) => atom(inner),
+        Expr::InList { expr, list, .. } => atom(expr) && list.iter().all(atom),
+        Expr::InSubquery { expr, .. } => atom(expr),
+        Expr::Exists { .. } => true,
+        Expr::Between {
+            expr, low, high, ..
+        } => atom(expr) && atom(low) && atom(high),
+        _ => false,
+    }
 }
 
 impl VisitorMut for Rewriter<'_> {

@@ -197,10 +197,19 @@ impl Rewriter<'_> {
                     };
                 }
                 let (schema, table) = self.split_name(name)?;
-                if schema.is_none() && self.is_cte(&table) {
+                let last = name.0.last().and_then(|p| p.as_ident());
+                if schema.is_none() && last.is_some_and(|i| self.is_cte(i)) {
                     return Ok(Vec::new());
                 }
                 let resolved = self.resolve(name)?;
+                if matches!(resolved, Resolved::Tenanted(_))
+                    && alias.as_ref().is_some_and(|a| !a.columns.is_empty())
+                {
+                    return Err(self.unsupported(format!(
+                        "column aliases on the tenanted table `{}` (`AS x (a, b)`) are not supported; alias the columns in the select list",
+                        Self::plain_name(name)
+                    )));
+                }
                 let qualifier: Vec<Ident> = match alias {
                     Some(a) => vec![a.name.clone()],
                     None => name

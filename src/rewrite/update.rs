@@ -10,13 +10,18 @@ use crate::registry::Resolved;
 impl Rewriter<'_> {
     pub(crate) fn restrict_update(&mut self, update: &mut Update) -> Result<(), TenancyError> {
         let mut seen = Vec::new();
-        let mut preds = self.restrict_joined(&mut update.table, false, &mut seen)?;
+        self.target_is_table = true;
+        let target = self.restrict_joined(&mut update.table, false, &mut seen);
+        self.target_is_table = false;
+        let mut preds = target?;
         if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) =
             &mut update.from
         {
             preds.extend(self.restrict_from(from, &mut seen)?);
         }
         let targets_start = seen.first().cloned();
+        // On MySQL, `UPDATE a JOIN b SET c = …` may set `c` of either table.
+        let any_table = seen.len() > 1 && self.backend.multi_table_update_assigns_any_table();
         for assignment in &update.assignments {
             let columns: Vec<&ObjectName> = match &assignment.target {
                 AssignmentTarget::ColumnName(c) => vec![c],
@@ -25,6 +30,10 @@ impl Rewriter<'_> {
             let tuple = columns.len() > 1;
             for column in columns {
                 let (qualifier, column) = self.split_name(column)?;
+                if qualifier.is_none() && any_table {
+                    self.check_unqualified_assignment(&seen, &column, tuple, &assignment.value)?;
+                    continue;
+                }
                 let target = write_target(&seen, qualifier.as_deref(), targets_start.as_ref());
                 let Some(target) = target else {
                     return Err(
@@ -66,6 +75,42 @@ impl Rewriter<'_> {
             ));
         }
         update.selection = and_all(update.selection.take(), preds);
+        Ok(())
+    }
+}
+
+impl Rewriter<'_> {
+    /// An unqualified assignment of a multi-table UPDATE that may set a column of any of
+    /// its tables: refused when a read-only table is among them, and checked as a DataKey
+    /// write against every tenanted table whose DataKey column has that name.
+    fn check_unqualified_assignment(
+        &mut self,
+        seen: &[SeenTable],
+        column: &str,
+        tuple: bool,
+        value: &sqlparser::ast::Expr,
+    ) -> Result<(), TenancyError> {
+        for t in seen {
+            match &t.resolved {
+                Resolved::Universal { read_only: true } => {
+                    return Err(self.unsupported(format!(
+                        "cannot tell which table `{column}` belongs to, and `{}` is read-only for tenants; qualify the column",
+                        t.table
+                    )));
+                }
+                Resolved::Tenanted(key) if key.eq_ignore_ascii_case(column) => {
+                    if tuple {
+                        return Err(self.invalid_access(
+                            &t.table,
+                            "the data key cannot be set in a tuple assignment",
+                        ));
+                    }
+                    let table = t.table.clone();
+                    self.check_written(&table, value)?;
+                }
+                _ => {}
+            }
+        }
         Ok(())
     }
 }

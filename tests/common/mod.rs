@@ -199,8 +199,9 @@ fn servers_required() -> bool {
 }
 
 /// A database of its own for one test, and what it takes to drop it.
-struct TestDb {
-    pool: DatabaseConnection,
+pub struct TestDb {
+    /// A pool on the test's own database.
+    pub pool: DatabaseConnection,
     /// The admin connection and the database name, for servers.
     admin: Option<(DatabaseConnection, String)>,
 }
@@ -292,7 +293,9 @@ async fn connect(
 }
 
 impl TestDb {
-    async fn create(backend: Backend, test: &str) -> Option<TestDb> {
+    /// A fresh, empty database for `test` on `backend`; `None` when the backend is skipped
+    /// (a server test without its URL and without `TENANCY_REQUIRE_SERVERS=1`).
+    pub async fn create(backend: Backend, test: &str) -> Option<TestDb> {
         let Some(var) = backend.env_var() else {
             let mut options = ConnectOptions::new("sqlite::memory:");
             // One connection: each connection to `sqlite::memory:` is a database of its
@@ -353,7 +356,7 @@ impl TestDb {
     }
 
     /// Closes the pool and drops the database (best effort).
-    async fn destroy(self) {
+    pub async fn destroy(self) {
         let backend = self.pool.get_database_backend();
         let _ = self.pool.close().await;
         if let Some((admin, name)) = self.admin {

@@ -126,3 +126,27 @@ fn lock_in_share_mode_is_kept_after_the_tenant_predicate() {
         .replace("invoice.`data_key`", "`invoice`.`data_key`"),
     );
 }
+
+// Found by the hostile corpus: MariaDB groups `a XOR b AND c` as `a XOR (b AND c)`, while
+// sqlparser reads XOR tighter than `>`; the user's condition must be one operand.
+#[test]
+fn xor_condition_is_parenthesised_before_the_tenants_and() {
+    assert_rewrites(
+        MySql,
+        "SELECT id FROM invoice WHERE amount > 100 XOR amount > 1000",
+        &format!(
+            "SELECT id FROM invoice WHERE (amount > 100 XOR amount > 1000) AND invoice.`data_key` {B} >= ? AND invoice.`data_key` {B} < ?"
+        ),
+    );
+}
+
+#[test]
+fn xor_in_a_left_join_condition_is_parenthesised() {
+    assert_rewrites(
+        MySql,
+        "SELECT i.id FROM invoice i LEFT JOIN customer c ON c.id = i.customer_id XOR c.id > 3",
+        &format!(
+            "SELECT i.id FROM invoice i LEFT JOIN customer c ON (c.id = i.customer_id XOR c.id > 3) AND c.`data_key` {B} >= ? AND c.`data_key` {B} < ? WHERE i.`data_key` {B} >= ? AND i.`data_key` {B} < ?"
+        ),
+    );
+}

@@ -354,3 +354,46 @@ fn delete_of_a_universal_table_is_untouched() {
         )
     });
 }
+
+// Found by the hostile corpus (tests/corpus/hostile.txt): the target of an UPDATE or a
+// DELETE is always the real table, even when a CTE has its name.
+
+#[test]
+fn delete_target_named_like_a_cte_is_still_the_real_table() {
+    each(|_, e| {
+        (
+            "WITH invoice AS (SELECT 1 AS id) DELETE FROM invoice WHERE id > 0".into(),
+            format!(
+                "WITH invoice AS (SELECT 1 AS id) DELETE FROM invoice WHERE id > 0 AND {}",
+                e.prefix("invoice")
+            ),
+        )
+    });
+}
+
+#[test]
+fn update_target_named_like_a_cte_is_still_the_real_table() {
+    each(|_, e| {
+        (
+            "WITH invoice AS (SELECT 1 AS id) UPDATE invoice SET amount = 0 WHERE amount > 1"
+                .into(),
+            format!(
+                "WITH invoice AS (SELECT 1 AS id) UPDATE invoice SET amount = 0 WHERE amount > 1 AND {}",
+                e.prefix("invoice")
+            ),
+        )
+    });
+}
+
+#[test]
+fn a_condition_that_may_group_otherwise_is_parenthesised_before_the_tenants_and() {
+    each(|_, e| {
+        (
+            "SELECT id FROM invoice WHERE amount + 1 > 10".into(),
+            format!(
+                "SELECT id FROM invoice WHERE (amount + 1 > 10) AND {}",
+                e.prefix("invoice")
+            ),
+        )
+    });
+}
