@@ -59,6 +59,23 @@ pub enum TenancyError {
         /// The DataKey of the connection's tenant.
         tenant: String,
     },
+    /// The database refused a write for a unique, exclusion or foreign-key constraint.
+    ///
+    /// A tenant connection replaces such errors on PostgreSQL and MySQL, whose messages
+    /// and details quote the key's values (MySQL's `Duplicate entry 'x' for key …`,
+    /// PostgreSQL's `Key (number)=(x) already exists`), which can be another tenant's:
+    /// this error keeps the constraint's name and drops every value. SQLite's messages
+    /// quote no values and are passed on unchanged. Use [`TenancyError::sql_err`] in place
+    /// of [`DbErr::sql_err`] to handle both alike.
+    #[error("constraint violation: {message} (tenant `{tenant}`; values withheld)")]
+    ConstraintViolation {
+        /// Which kind of constraint.
+        kind: ConstraintKind,
+        /// The database's message without values.
+        message: String,
+        /// The DataKey of the connection's tenant.
+        tenant: String,
+    },
     /// A limit on the number of tenants was exceeded.
     #[error("max tenant exceeded: {reason} (tenant `{tenant}`)")]
     MaxTenantExceeded {
@@ -67,6 +84,21 @@ pub enum TenancyError {
         /// Which limit.
         reason: String,
     },
+}
+
+/// The kind of a [`TenancyError::ConstraintViolation`].
+///
+/// ```
+/// use sea_orm_tenancy::ConstraintKind;
+/// assert_ne!(ConstraintKind::Unique, ConstraintKind::ForeignKey);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConstraintKind {
+    /// A unique index or primary key (also PostgreSQL's exclusion constraints).
+    Unique,
+    /// A foreign key.
+    ForeignKey,
 }
 
 /// The `from` marker of the [`DbErr::TryIntoErr`] that carries a [`TenancyError`].
@@ -94,6 +126,40 @@ impl TenancyError {
                 source.downcast_ref::<TenancyError>()
             }
             _ => None,
+        }
+    }
+
+    /// [`DbErr::sql_err`] that also reads the constraint errors a tenant connection
+    /// rewrote (see [`TenancyError::ConstraintViolation`]), so that the same code handles
+    /// a duplicate key on every backend.
+    ///
+    /// ```
+    /// use sea_orm::{DbErr, SqlErr};
+    /// use sea_orm_tenancy::{ConstraintKind, TenancyError};
+    ///
+    /// let err: DbErr = TenancyError::ConstraintViolation {
+    ///     kind: ConstraintKind::Unique,
+    ///     message: "duplicate entry for key 'number'".into(),
+    ///     tenant: "1.".into(),
+    /// }
+    /// .into();
+    /// assert!(matches!(
+    ///     TenancyError::sql_err(&err),
+    ///     Some(SqlErr::UniqueConstraintViolation(m)) if m == "duplicate entry for key 'number'"
+    /// ));
+    /// assert_eq!(TenancyError::sql_err(&DbErr::Custom("x".into())), None);
+    /// ```
+    pub fn sql_err(err: &DbErr) -> Option<sea_orm::SqlErr> {
+        match TenancyError::from_db_err(err) {
+            Some(TenancyError::ConstraintViolation { kind, message, .. }) => Some(match kind {
+                ConstraintKind::Unique => {
+                    sea_orm::SqlErr::UniqueConstraintViolation(message.clone())
+                }
+                ConstraintKind::ForeignKey => {
+                    sea_orm::SqlErr::ForeignKeyConstraintViolation(message.clone())
+                }
+            }),
+            _ => err.sql_err(),
         }
     }
 

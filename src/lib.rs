@@ -81,9 +81,9 @@ mod restrict;
 pub mod rewrite;
 
 pub use connection::{TenantConnection, TenantTransaction};
-pub use error::TenancyError;
+pub use error::{ConstraintKind, TenancyError};
 pub use key::{DataKey, MAX_DATA_KEY_LEN};
-pub use registry::{DEFAULT_CACHE_CAPACITY, Registry, RegistryBuilder, TableTenancy};
+pub use registry::{DEFAULT_CACHE_CAPACITY, Reference, Registry, RegistryBuilder, TableTenancy};
 pub use restrict::{TenantTable, where_restrict_tenants};
 
 /// Derives [`Tenancy`](trait@Tenancy) for an entity's `Model` and registers its table.
@@ -164,4 +164,10 @@ pub mod __private {
     //! Used by the code `#[derive(Tenancy)]` generates. Not public API.
     pub use crate::registry::TableRegistration;
     pub use inventory;
+    pub use sea_orm::ModelTrait;
+
+    /// The foreign keys of the entity of the model `M`, for the derive's registration.
+    pub fn references_of<M: ModelTrait>() -> Vec<crate::Reference> {
+        crate::Reference::of_entity::<M::Entity>()
+    }
 }

@@ -54,6 +54,7 @@ pub struct TableRegistration {
     schema: Option<&'static str>,
     table: &'static str,
     tenancy: TableTenancy,
+    references: Option<fn() -> Vec<Reference>>,
 }
 
 impl TableRegistration {
@@ -68,7 +69,169 @@ impl TableRegistration {
             schema,
             table,
             tenancy,
+            references: None,
         }
+    }
+
+    /// Used by the derive's generated code: the foreign keys of the entity's relations.
+    #[doc(hidden)]
+    pub const fn with_references(mut self, references: fn() -> Vec<Reference>) -> Self {
+        self.references = Some(references);
+        self
+    }
+}
+
+/// A foreign key: `columns` of `table` hold the `target_columns` of a row of `target`.
+///
+/// A tenant connection checks every value a statement writes into `columns`: when
+/// `target` is tenanted, the referenced row must be one the tenant can see, or the write
+/// fails with [`TenancyError::InvalidTenantAccess`](crate::TenancyError::InvalidTenantAccess).
+/// [`RegistryBuilder::entity`] and `#[derive(Tenancy)]` take them from the entity's
+/// SeaORM relations; [`RegistryBuilder::reference`] adds one by hand.
+///
+/// ```
+/// use sea_orm_tenancy::Reference;
+///
+/// let r = Reference::new("line", &["invoice_id"], "invoice", &["id"]);
+/// assert_eq!(r.table(), "line");
+/// assert_eq!(r.columns(), ["invoice_id"]);
+/// assert_eq!(r.target(), "invoice");
+/// assert_eq!(r.target_columns(), ["id"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    table: String,
+    columns: Vec<String>,
+    target: String,
+    target_columns: Vec<String>,
+}
+
+impl Reference {
+    /// `columns` of `table` reference `target_columns` of `target`, in order.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Reference;
+    /// let r = Reference::new("line", &["a", "b"], "invoice", &["x", "y"]);
+    /// assert_eq!(r.columns().len(), 2);
+    /// ```
+    pub fn new(table: &str, columns: &[&str], target: &str, target_columns: &[&str]) -> Self {
+        let own = |v: &[&str]| v.iter().map(|c| (*c).to_owned()).collect();
+        Reference {
+            table: table.to_owned(),
+            columns: own(columns),
+            target: target.to_owned(),
+            target_columns: own(target_columns),
+        }
+    }
+
+    /// The foreign keys of the entity `E`'s relations, whichever side declares them
+    /// (`belongs_to` on the referencing entity, `has_one`/`has_many` on the referenced
+    /// one).
+    ///
+    /// ```
+    /// # mod invoice {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
+    /// #     #[sea_orm(table_name = "invoice")]
+    /// #     #[tenanted]
+    /// #     pub struct Model { #[sea_orm(primary_key)] pub id: i32, pub data_key: String }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// # mod line {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, sea_orm_tenancy::Tenancy)]
+    /// #     #[sea_orm(table_name = "line")]
+    /// #     #[tenanted]
+    /// #     pub struct Model { #[sea_orm(primary_key)] pub id: i32, pub data_key: String, pub invoice_id: i32 }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {
+    /// #         #[sea_orm(belongs_to = "super::invoice::Entity", from = "Column::InvoiceId", to = "super::invoice::Column::Id")]
+    /// #         Invoice,
+    /// #     }
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use sea_orm_tenancy::Reference;
+    /// assert_eq!(
+    ///     Reference::of_entity::<line::Entity>(),
+    ///     [Reference::new("line", &["invoice_id"], "invoice", &["id"])]
+    /// );
+    /// ```
+    pub fn of_entity<E>() -> Vec<Reference>
+    where
+        E: sea_orm::EntityTrait,
+    {
+        use sea_orm::{Iterable, RelationTrait};
+        let mut out: Vec<Reference> = Vec::new();
+        for relation in <E::Relation as Iterable>::iter() {
+            let def = relation.def();
+            let names = |id: &sea_orm::Identity| -> Vec<String> {
+                id.iter().map(|c| c.to_string()).collect()
+            };
+            let table = |t: &sea_orm::sea_query::TableRef| t.sea_orm_table().to_string();
+            // `belongs_to` (not the owner): the FK is on `from`; `has_one`/`has_many`
+            // (the owner): it is on `to`.
+            let r = if def.is_owner {
+                Reference {
+                    table: table(&def.to_tbl),
+                    columns: names(&def.to_col),
+                    target: table(&def.from_tbl),
+                    target_columns: names(&def.from_col),
+                }
+            } else {
+                Reference {
+                    table: table(&def.from_tbl),
+                    columns: names(&def.from_col),
+                    target: table(&def.to_tbl),
+                    target_columns: names(&def.to_col),
+                }
+            };
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    /// The referencing table.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Reference;
+    /// assert_eq!(Reference::new("line", &["i"], "invoice", &["id"]).table(), "line");
+    /// ```
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The referencing columns.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Reference;
+    /// assert_eq!(Reference::new("line", &["i"], "invoice", &["id"]).columns(), ["i"]);
+    /// ```
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The referenced table.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Reference;
+    /// assert_eq!(Reference::new("line", &["i"], "invoice", &["id"]).target(), "invoice");
+    /// ```
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The referenced columns, in the order of [`Reference::columns`].
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Reference;
+    /// assert_eq!(Reference::new("line", &["i"], "invoice", &["id"]).target_columns(), ["id"]);
+    /// ```
+    pub fn target_columns(&self) -> &[String] {
+        &self.target_columns
     }
 }
 
@@ -118,6 +281,7 @@ struct Entry {
 #[derive(Debug)]
 pub struct Registry {
     tables: HashMap<String, Vec<Entry>>,
+    references: HashMap<String, Vec<Reference>>,
     allowed: HashMap<String, ()>,
     schema_changes: bool,
     pub(crate) cache: TemplateCache,
@@ -133,6 +297,7 @@ pub struct Registry {
 #[derive(Debug, Default)]
 pub struct RegistryBuilder {
     tables: HashMap<String, Vec<Entry>>,
+    references: HashMap<String, Vec<Reference>>,
     allowed: HashMap<String, ()>,
     schema_changes: bool,
     cache_capacity: Option<usize>,
@@ -213,11 +378,50 @@ impl RegistryBuilder {
         let e = E::default();
         let schema = sea_orm::EntityName::schema_name(&e).map(str::to_owned);
         let table = sea_orm::EntityName::table_name(&e).to_owned();
-        self.add(
-            schema.as_deref(),
-            &table,
-            <E::Model as crate::Tenancy>::TENANCY,
-        )
+        Reference::of_entity::<E>()
+            .into_iter()
+            .fold(self, RegistryBuilder::add_reference)
+            .add(
+                schema.as_deref(),
+                &table,
+                <E::Model as crate::Tenancy>::TENANCY,
+            )
+    }
+
+    /// Declares a foreign key by hand: `columns` of `table` reference `target_columns`
+    /// of `target`. A tenant connection then checks that every value it writes into
+    /// `columns` references a row the tenant can see, when `target` is tenanted.
+    /// [`RegistryBuilder::entity`] and `#[derive(Tenancy)]` take these from SeaORM
+    /// relations already.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Registry;
+    /// let r = Registry::builder()
+    ///     .tenanted("invoice", "data_key")
+    ///     .tenanted("line", "data_key")
+    ///     .reference("line", &["invoice_id"], "invoice", &["id"])
+    ///     .build();
+    /// assert_eq!(r.references_from("LINE").len(), 1);
+    /// ```
+    pub fn reference(
+        self,
+        table: &str,
+        columns: &[&str],
+        target: &str,
+        target_columns: &[&str],
+    ) -> Self {
+        self.add_reference(Reference::new(table, columns, target, target_columns))
+    }
+
+    fn add_reference(mut self, reference: Reference) -> Self {
+        let list = self
+            .references
+            .entry(reference.table.to_ascii_lowercase())
+            .or_default();
+        if !list.contains(&reference) {
+            list.push(reference);
+        }
+        self
     }
 
     /// Allow-lists `table`: tenants may use it although it is not classified. Meant for
@@ -276,6 +480,7 @@ impl RegistryBuilder {
     pub fn build(self) -> Registry {
         Registry {
             tables: self.tables,
+            references: self.references,
             allowed: self.allowed,
             schema_changes: self.schema_changes,
             cache: TemplateCache::new(self.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY)),
@@ -306,6 +511,12 @@ impl Registry {
         inventory::iter::<TableRegistration>
             .into_iter()
             .fold(RegistryBuilder::default(), |b, r| {
+                let b = match r.references {
+                    Some(references) => references()
+                        .into_iter()
+                        .fold(b, RegistryBuilder::add_reference),
+                    None => b,
+                };
                 b.add(r.schema, r.table, r.tenancy)
             })
     }
@@ -355,6 +566,20 @@ impl Registry {
     /// ```
     pub fn cached_templates(&self) -> usize {
         self.cache.len()
+    }
+
+    /// The foreign keys declared from `table` (any schema, any case).
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::Registry;
+    /// let r = Registry::builder().reference("line", &["invoice_id"], "invoice", &["id"]).build();
+    /// assert_eq!(r.references_from("line")[0].target(), "invoice");
+    /// assert!(r.references_from("invoice").is_empty());
+    /// ```
+    pub fn references_from(&self, table: &str) -> &[Reference] {
+        self.references
+            .get(&table.to_ascii_lowercase())
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Resolves a table reference (`schema` as written, if any).

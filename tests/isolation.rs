@@ -1976,6 +1976,229 @@ async fn where_restrict_tenants_scopes_hand_built_queries_on_the_plain_connectio
     assert_eq!(restricted, all);
 }
 
+// ---------------------------------------------------------------------------------------
+// Cross-tenant references (`invoice.customer_id` belongs to `customer`, both tenanted)
+// ---------------------------------------------------------------------------------------
+
+fn invoice_of(number: &str, customer_id: Option<i32>) -> invoice::ActiveModel {
+    invoice::ActiveModel {
+        customer_id: Set(customer_id),
+        ..new_invoice(number, 1)
+    }
+}
+
+async fn insert_pointing_at_another_tenants_row_is_refused_and_writes_nothing(
+    db: &DatabaseConnection,
+) {
+    let acme = customer_by_name(db, "Acme").await.id; // tenant 1.
+    let acme_four = customer_by_name(db, "Acme Four").await.id; // tenant 1.4.
+    let globex = customer_by_name(db, "Globex").await.id; // tenant 2.
+    let initech = customer_by_name(db, "Initech").await.id; // tenant 10.
+    let nobody = [acme, acme_four, globex, initech]
+        .into_iter()
+        .fold(0, Ord::max)
+        + 1000;
+    let before = all_invoices(db).await;
+    for (key, mode, customer) in [
+        ("2.", MatchMode::Prefix, acme),     // a sibling's row
+        ("1.", MatchMode::Prefix, initech),  // `10.` shares `1.`'s text
+        ("1.4.", MatchMode::Prefix, acme),   // the parent's row
+        ("1.", MatchMode::Exact, acme_four), // a child's row, exact mode
+        ("2.", MatchMode::Prefix, nobody),   // no row at all: the same answer
+    ] {
+        let t = tenant(db, key).with_mode(mode);
+        let err = invoice_of("X-FOREIGN", Some(customer))
+            .insert(&t)
+            .await
+            .expect_err("a reference to a row the tenant cannot see must be refused");
+        assert_invalid_tenant_access(&err);
+        assert!(err.to_string().contains("customer"), "{err}");
+    }
+    assert_eq!(all_invoices(db).await, before, "nothing may be written");
+
+    // Within the tenant's subtree, and NULL, are fine.
+    for (key, customer) in [
+        ("1.", Some(acme)),
+        ("1.", Some(acme_four)),
+        ("2.", Some(globex)),
+        ("2.", None),
+    ] {
+        let row = invoice_of("X-OWN", customer)
+            .insert(&tenant(db, key))
+            .await
+            .expect("a reference within the subtree is allowed");
+        assert_eq!(row.customer_id, customer);
+    }
+}
+
+async fn insert_many_with_one_foreign_reference_is_refused_whole(db: &DatabaseConnection) {
+    let acme = customer_by_name(db, "Acme").await.id;
+    let globex = customer_by_name(db, "Globex").await.id;
+    let before = all_invoices(db).await;
+    let mut rows: Vec<invoice::ActiveModel> = (0..70)
+        .map(|i| invoice_of(&format!("MANY-{i}"), Some(globex)))
+        .collect();
+    rows.insert(41, invoice_of("MANY-FOREIGN", Some(acme)));
+    let err = invoice::Entity::insert_many(rows)
+        .exec(&tenant(db, "2."))
+        .await
+        .expect_err("one foreign reference refuses the statement");
+    assert_invalid_tenant_access(&err);
+    assert_eq!(all_invoices(db).await, before);
+    let rows: Vec<invoice::ActiveModel> = (0..70)
+        .map(|i| invoice_of(&format!("MANY-{i}"), Some(globex)))
+        .collect();
+    invoice::Entity::insert_many(rows)
+        .exec(&tenant(db, "2."))
+        .await
+        .expect("all references are the tenant's");
+    assert_eq!(all_invoices(db).await.len(), before.len() + 70);
+}
+
+async fn update_pointing_at_another_tenants_row_is_refused(db: &DatabaseConnection) {
+    let globex = customer_by_name(db, "Globex").await.id;
+    let acme_four = customer_by_name(db, "Acme Four").await.id;
+    let before = all_invoices(db).await;
+    let t = tenant(db, "1.");
+    let mut own = invoice_by_number(db, "1-A").await.into_active_model();
+    own.customer_id = Set(Some(globex));
+    let err = own.update(&t).await.expect_err("refused");
+    assert_invalid_tenant_access(&err);
+    let err = invoice::Entity::update_many()
+        .col_expr(invoice::Column::CustomerId, Expr::value(globex))
+        .filter(invoice::Column::Number.eq("1-B"))
+        .exec(&t)
+        .await
+        .expect_err("refused");
+    assert_invalid_tenant_access(&err);
+    assert_eq!(all_invoices(db).await, before, "nothing may be written");
+
+    let mut own = invoice_by_number(db, "1-A").await.into_active_model();
+    own.customer_id = Set(Some(acme_four));
+    let row = own
+        .update(&t)
+        .await
+        .expect("a child's row is in the subtree");
+    assert_eq!(row.customer_id, Some(acme_four));
+    let mut own = invoice_by_number(db, "1-B").await.into_active_model();
+    own.customer_id = Set(None);
+    own.update(&t).await.expect("NULL references nothing");
+}
+
+async fn raw_writes_of_a_foreign_reference_are_refused(db: &DatabaseConnection) {
+    let backend = db.get_database_backend();
+    let globex = customer_by_name(db, "Globex").await.id;
+    let before = all_invoices(db).await;
+    let t = tenant(db, "1.");
+    let err = t
+        .execute_unprepared(&format!("UPDATE invoice SET customer_id = {globex}"))
+        .await
+        .expect_err("refused");
+    assert_invalid_tenant_access(&err);
+    let err = t
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO invoice (number, amount, customer_id) VALUES ('R', 1, {})",
+                placeholder(backend, 1)
+            ),
+            [globex.into()],
+        ))
+        .await
+        .expect_err("refused");
+    assert_invalid_tenant_access(&err);
+    // Values that cannot be checked are refused as unsupported.
+    for sql in [
+        "UPDATE invoice SET customer_id = customer_id + 1".to_owned(),
+        "INSERT INTO invoice (number, amount, customer_id) SELECT number, amount, customer_id + 1 FROM invoice".to_owned(),
+        format!("UPDATE invoice SET customer_id = (SELECT {globex})"),
+    ] {
+        let err = t.execute_unprepared(&sql).await.expect_err(&sql);
+        assert!(
+            matches!(TenancyError::from_db_err(&err), Some(TenancyError::UnsupportedStatement { .. })),
+            "{sql}: {err}"
+        );
+    }
+    assert_eq!(all_invoices(db).await, before, "nothing may be written");
+}
+
+async fn upsert_setting_a_foreign_reference_is_refused(db: &DatabaseConnection) {
+    let globex = customer_by_name(db, "Globex").await.id;
+    let own = invoice_by_number(db, "1-A").await;
+    let before = all_invoices(db).await;
+    let err = invoice::Entity::insert(invoice::ActiveModel {
+        id: Set(own.id),
+        ..invoice_of("1-A", Some(globex))
+    })
+    .on_conflict(
+        OnConflict::column(invoice::Column::Id)
+            .update_column(invoice::Column::CustomerId)
+            .to_owned(),
+    )
+    .exec(&tenant(db, "1."))
+    .await
+    .expect_err("refused");
+    assert_invalid_tenant_access(&err);
+    assert_eq!(all_invoices(db).await, before);
+}
+
+async fn reference_checks_see_the_transactions_own_writes(db: &DatabaseConnection) {
+    let t = tenant(db, "2.");
+    let txn = t.begin().await.expect("begin");
+    let customer = customer::ActiveModel {
+        name: Set("Fresh".to_owned()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .expect("insert customer");
+    invoice_of("2-FRESH", Some(customer.id))
+        .insert(&txn)
+        .await
+        .expect("the check runs inside the transaction and sees the new customer");
+    txn.commit().await.expect("commit");
+    assert_eq!(
+        invoice_by_number(db, "2-FRESH").await.customer_id,
+        Some(customer.id)
+    );
+}
+
+async fn unique_violation_does_not_reveal_the_conflicting_value(db: &DatabaseConnection) {
+    db.execute_unprepared("CREATE UNIQUE INDEX invoice_number_unique ON invoice (number)")
+        .await
+        .expect("unique index");
+    // `1-C` belongs to tenant `1.`; tenant `2.` tries the same number.
+    let err = new_invoice("1-C", 1)
+        .insert(&tenant(db, "2."))
+        .await
+        .expect_err("duplicate");
+    let shown = format!("{err} {err:?}");
+    assert!(
+        !shown.contains("1-C"),
+        "the message reveals the value: {shown}"
+    );
+    assert!(
+        matches!(
+            TenancyError::sql_err(&err),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ),
+        "still recognisable as a unique violation: {shown}"
+    );
+    let err = t_update_number(db).await;
+    let shown = format!("{err} {err:?}");
+    assert!(
+        !shown.contains("1-C"),
+        "the message reveals the value: {shown}"
+    );
+}
+
+/// Tenant `2.` renames its invoice to another tenant's number.
+async fn t_update_number(db: &DatabaseConnection) -> DbErr {
+    let mut own = invoice_by_number(db, "2-A").await.into_active_model();
+    own.number = Set("1-C".to_owned());
+    own.update(&tenant(db, "2.")).await.expect_err("duplicate")
+}
+
 macro_rules! scenarios {
     (@backend $module:ident, $backend:ident, $($name:ident),+) => {
         mod $module {
@@ -2042,4 +2265,11 @@ scenarios! {
     locking_reads_in_a_transaction_see_only_the_tenants_rows,
     keys_differing_only_in_case_are_different_tenants,
     where_restrict_tenants_scopes_hand_built_queries_on_the_plain_connection,
+    insert_pointing_at_another_tenants_row_is_refused_and_writes_nothing,
+    insert_many_with_one_foreign_reference_is_refused_whole,
+    update_pointing_at_another_tenants_row_is_refused,
+    raw_writes_of_a_foreign_reference_are_refused,
+    upsert_setting_a_foreign_reference_is_refused,
+    reference_checks_see_the_transactions_own_writes,
+    unique_violation_does_not_reveal_the_conflicting_value,
 }

@@ -4,7 +4,7 @@
 //! Run: `cargo test --test refusals`
 
 use sea_orm::{DbBackend, DbErr, Statement, Value};
-use sea_orm_tenancy::rewrite::{rewrite, rewrite_unprepared};
+use sea_orm_tenancy::rewrite::{Rewritten, rewrite, rewrite_checked, rewrite_unprepared};
 use sea_orm_tenancy::{DataKey, MatchMode, Registry, TenancyError};
 
 fn registry() -> Registry {
@@ -615,4 +615,269 @@ fn a_quoted_cte_name_in_another_case_does_not_hide_the_table_on_postgres() {
         "{}",
         out.sql
     );
+}
+
+// Found by fuzzing (fuzz/regressions/).
+
+#[test]
+fn a_statement_that_would_read_back_differently_is_refused() {
+    // sqlparser renders the type modifier without its quotes: the server would read
+    // `… FROM invoice --)` and never see the rest.
+    for (backend, sql) in [
+        (
+            DbBackend::Postgres,
+            "SELECT NULL::bpchar('1) AS x, data_key FROM invoice --') FROM country",
+        ),
+        (
+            DbBackend::Sqlite,
+            "SELECT CAST(NULL AS t('1)) AS x, data_key FROM invoice --')) FROM country",
+        ),
+    ] {
+        let err = refused_with(backend, sql, vec![]);
+        assert_unsupported(err, "does not read back");
+    }
+}
+
+#[test]
+fn unprepared_text_that_would_read_back_differently_is_refused() {
+    let key = DataKey::new("1.4.").expect("key");
+    let err = rewrite_unprepared(
+        "DELETE FROM invoice USING customer WHERE SELECT * STARTSnlotomer_id-INVE-------OCTET_LENGTH--0-- RETURNING *",
+        DbBackend::Postgres,
+        &key,
+        MatchMode::Prefix,
+        &registry(),
+    )
+    .expect_err("refused");
+    assert!(
+        matches!(err, TenancyError::UnsupportedStatement { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn mysql_delete_from_several_tables_checks_each_of_them() {
+    let err = refused_with(
+        DbBackend::MySql,
+        "DELETE FROM invoice, plan USING invoice JOIN plan ON plan.id = invoice.plan_id",
+        vec![],
+    );
+    assert_invalid_access(err, "plan", "read-only");
+}
+
+#[test]
+fn a_placeholder_numbered_beyond_what_can_be_bound_is_refused() {
+    // Once aborted the process: one bind slot was allocated per number up to the highest.
+    for sql in [
+        "SELECT $1999999999999999",
+        "SELECT * FROM invoice WHERE id = $65536",
+    ] {
+        let err = refused_with(DbBackend::Postgres, sql, vec![]);
+        assert_unsupported(err, "beyond the 65535 values");
+    }
+}
+
+#[test]
+fn the_highest_placeholder_that_can_be_bound_is_accepted() {
+    let key = DataKey::new("1.4.").expect("key");
+    let values: Vec<Value> = (1..=65535).map(|i: i32| i.into()).collect();
+    let out = rewrite(
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT * FROM invoice WHERE id = $65535",
+            values,
+        ),
+        &key,
+        MatchMode::Prefix,
+        &registry(),
+    )
+    .expect("rewritten");
+    assert!(out.sql.contains("$65535"), "{}", out.sql);
+}
+
+// Foreign keys into tenanted tables (see `rewrite::rewrite_checked`).
+
+fn registry_with_references() -> Registry {
+    Registry::builder()
+        .tenanted("invoice", "data_key")
+        .tenanted("customer", "data_key")
+        .tenanted("line", "data_key")
+        .universal("country")
+        .reference("invoice", &["customer_id"], "customer", &["id"])
+        .reference(
+            "line",
+            &["invoice_id", "invoice_no"],
+            "invoice",
+            &["id", "number"],
+        )
+        .reference("country", &["owner_id"], "customer", &["id"])
+        .build()
+}
+
+fn checked(
+    backend: DbBackend,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Rewritten<Statement>, TenancyError> {
+    let key = DataKey::new("1.4.").expect("key");
+    rewrite_checked(
+        Statement::from_sql_and_values(backend, sql, values),
+        &key,
+        MatchMode::Exact,
+        &registry_with_references(),
+    )
+}
+
+#[test]
+fn reference_checks_cover_every_written_row_and_skip_nulls() {
+    let out = checked(
+        DbBackend::Postgres,
+        "INSERT INTO invoice (customer_id, number) VALUES ($1, 'a'), (7, 'b'), (NULL, 'c'), ($2, 'd'), ($3, 'e')",
+        vec![5.into(), Value::Int(None), 5.into()],
+    )
+    .expect("rewritten");
+    let [check] = out.reference_checks.as_slice() else {
+        panic!("one check expected: {:?}", out.reference_checks)
+    };
+    // $1 and 7 are checked ($3 repeats $1's value, $2 and the literal NULL reference
+    // nothing); two rows need no padding.
+    assert_eq!(
+        check.statement.sql,
+        r#"SELECT 1 WHERE (NOT EXISTS (SELECT 1 FROM "customer" WHERE "customer"."id" = $1 AND "customer"."data_key" COLLATE "C" = $2) OR NOT EXISTS (SELECT 1 FROM "customer" WHERE "customer"."id" = 7 AND "customer"."data_key" COLLATE "C" = $3))"#
+    );
+    assert_eq!(
+        check.statement.values.as_ref().expect("values").0,
+        vec![Value::from(5), Value::from("1.4."), Value::from("1.4.")]
+    );
+    assert!(matches!(
+        &check.violation,
+        TenancyError::InvalidTenantAccess { table, tenant, .. } if table == "invoice" && tenant == "1.4."
+    ));
+}
+
+#[test]
+fn every_way_of_writing_a_foreign_key_is_checked() {
+    for (backend, sql, values) in [
+        (
+            DbBackend::Sqlite,
+            "UPDATE invoice SET customer_id = ? WHERE id = 1",
+            vec![Value::from(3)],
+        ),
+        (
+            DbBackend::MySql,
+            "INSERT INTO invoice SET customer_id = 3, number = 'x'",
+            vec![],
+        ),
+        (
+            DbBackend::Postgres,
+            "INSERT INTO invoice (id, number) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET customer_id = 3",
+            vec![],
+        ),
+        (
+            DbBackend::MySql,
+            "INSERT INTO invoice (id, number) VALUES (1, 'x') ON DUPLICATE KEY UPDATE customer_id = -3",
+            vec![],
+        ),
+        (
+            DbBackend::Sqlite,
+            "INSERT INTO line (invoice_id, invoice_no) VALUES (1, 'n')",
+            vec![],
+        ),
+        (DbBackend::Sqlite, "UPDATE country SET owner_id = 2", vec![]),
+        (
+            DbBackend::Postgres,
+            "WITH x AS (UPDATE invoice SET customer_id = 2 RETURNING id) SELECT * FROM x",
+            vec![],
+        ),
+        (
+            DbBackend::MySql,
+            "UPDATE invoice JOIN country ON country.code = invoice.number SET customer_id = 2",
+            vec![],
+        ),
+    ] {
+        let out = checked(backend, sql, values).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(out.reference_checks.len(), 1, "{sql}");
+    }
+}
+
+#[test]
+fn a_foreign_key_that_cannot_be_checked_is_refused() {
+    for (backend, sql) in [
+        (
+            DbBackend::Sqlite,
+            "UPDATE invoice SET customer_id = customer_id + 1",
+        ),
+        (
+            DbBackend::Sqlite,
+            "UPDATE invoice SET customer_id = (SELECT id FROM customer LIMIT 1)",
+        ),
+        (
+            DbBackend::Sqlite,
+            "INSERT INTO invoice (customer_id, number) SELECT id, 'x' FROM customer",
+        ),
+        (
+            DbBackend::Sqlite,
+            "INSERT INTO invoice (customer_id, number) VALUES (abs(-3), 'x')",
+        ),
+        (
+            DbBackend::Sqlite,
+            "INSERT INTO line (invoice_id) VALUES (1)",
+        ),
+        (DbBackend::Sqlite, "UPDATE line SET invoice_no = 'n'"),
+        (
+            DbBackend::Postgres,
+            "UPDATE invoice SET (customer_id, number) = (3, 'x')",
+        ),
+        (
+            DbBackend::Postgres,
+            "INSERT INTO line (invoice_id, invoice_no) VALUES (1, 'n') ON CONFLICT (id) DO UPDATE SET invoice_id = 2",
+        ),
+        (DbBackend::Sqlite, "INSERT INTO country VALUES ('FR', 3)"),
+    ] {
+        let err = checked(backend, sql, vec![])
+            .map(|o| o.statement.sql)
+            .expect_err(sql);
+        assert!(
+            matches!(err, TenancyError::UnsupportedStatement { .. }),
+            "{sql}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn the_plain_rewrite_refuses_a_write_that_needs_reference_checks() {
+    let key = DataKey::new("1.4.").expect("key");
+    let err = rewrite(
+        Statement::from_string(DbBackend::Sqlite, "UPDATE invoice SET customer_id = 3"),
+        &key,
+        MatchMode::Prefix,
+        &registry_with_references(),
+    )
+    .expect_err("refused");
+    assert_unsupported(err, "rewrite_checked");
+    // Writes that set no foreign key are unaffected.
+    rewrite(
+        Statement::from_string(DbBackend::Sqlite, "UPDATE invoice SET customer_id = NULL"),
+        &key,
+        MatchMode::Prefix,
+        &registry_with_references(),
+    )
+    .expect("NULL references nothing");
+}
+
+#[test]
+fn many_rows_are_checked_in_bounded_statements() {
+    let rows: Vec<String> = (0..150).map(|i| format!("({i}, 'n')")).collect();
+    let sql = format!(
+        "INSERT INTO invoice (customer_id, number) VALUES {}",
+        rows.join(", ")
+    );
+    let out = checked(DbBackend::Sqlite, &sql, vec![]).expect("rewritten");
+    // 64 + 64 + 22 rows, the last padded to 32.
+    let counts: Vec<usize> = out
+        .reference_checks
+        .iter()
+        .map(|c| c.statement.sql.matches("NOT EXISTS").count())
+        .collect();
+    assert_eq!(counts, [64, 64, 32]);
 }

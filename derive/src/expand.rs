@@ -17,6 +17,7 @@
 //!             "invoice",
 //!             <Model as ::sea_orm_tenancy::Tenancy>::TENANCY,
 //!         )
+//!         .with_references(::sea_orm_tenancy::__private::references_of::<Model>)
 //!     }
 //! };
 //! ```
@@ -69,6 +70,7 @@ fn expand(input: &Input<'_>) -> syn::Result<TokenStream> {
                     #table,
                     <#ident as ::sea_orm_tenancy::Tenancy>::TENANCY,
                 )
+                .with_references(::sea_orm_tenancy::__private::references_of::<#ident>)
             }
         })
     };

@@ -61,6 +61,7 @@ fn expands_to_an_impl_and_a_registration() {
                     "invoice",
                     <Model as ::sea_orm_tenancy::Tenancy>::TENANCY,
                 )
+                .with_references(::sea_orm_tenancy::__private::references_of::<Model>)
             }
         };
     };
@@ -89,6 +90,7 @@ fn registers_the_schema_and_universal_tables() {
                     "country",
                     <Model as ::sea_orm_tenancy::Tenancy>::TENANCY,
                 )
+                .with_references(::sea_orm_tenancy::__private::references_of::<Model>)
             }
         };
     };

@@ -15,8 +15,15 @@ macro_rules! forward_traits {
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
-                let stmt = self.scope.rewrite(stmt)?;
-                self.inner.execute_raw(stmt).await
+                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
+                let out = self.scope.rewrite(stmt)?;
+                self.scope
+                    .check_references(&self.inner, out.reference_checks)
+                    .await?;
+                self.inner
+                    .execute_raw(out.statement)
+                    .await
+                    .map_err(|e| self.scope.sanitize(backend, e))
             }
 
             async fn execute_unprepared(
@@ -24,24 +31,44 @@ macro_rules! forward_traits {
                 sql: &str,
             ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
                 let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
-                let sql = self.scope.rewrite_unprepared(sql, backend)?;
-                self.inner.execute_unprepared(&sql).await
+                let out = self.scope.rewrite_unprepared(sql, backend)?;
+                self.scope
+                    .check_references(&self.inner, out.reference_checks)
+                    .await?;
+                self.inner
+                    .execute_unprepared(&out.statement)
+                    .await
+                    .map_err(|e| self.scope.sanitize(backend, e))
             }
 
             async fn query_one_raw(
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
-                let stmt = self.scope.rewrite(stmt)?;
-                self.inner.query_one_raw(stmt).await
+                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
+                let out = self.scope.rewrite(stmt)?;
+                self.scope
+                    .check_references(&self.inner, out.reference_checks)
+                    .await?;
+                self.inner
+                    .query_one_raw(out.statement)
+                    .await
+                    .map_err(|e| self.scope.sanitize(backend, e))
             }
 
             async fn query_all_raw(
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
-                let stmt = self.scope.rewrite(stmt)?;
-                self.inner.query_all_raw(stmt).await
+                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
+                let out = self.scope.rewrite(stmt)?;
+                self.scope
+                    .check_references(&self.inner, out.reference_checks)
+                    .await?;
+                self.inner
+                    .query_all_raw(out.statement)
+                    .await
+                    .map_err(|e| self.scope.sanitize(backend, e))
             }
 
             fn support_returning(&self) -> bool {
@@ -70,10 +97,17 @@ macro_rules! forward_traits {
                         + Send,
                 >,
             > {
-                match self.scope.rewrite(stmt) {
-                    Ok(stmt) => self.inner.stream_raw(stmt),
-                    Err(e) => Box::pin(async move { Err(e) }),
-                }
+                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
+                Box::pin(async move {
+                    let out = self.scope.rewrite(stmt)?;
+                    self.scope
+                        .check_references(&self.inner, out.reference_checks)
+                        .await?;
+                    self.inner
+                        .stream_raw(out.statement)
+                        .await
+                        .map_err(|e| self.scope.sanitize(backend, e))
+                })
             }
         }
 

@@ -8,13 +8,17 @@ mod transaction;
 use std::sync::Arc;
 
 use sea_orm::{
-    AccessMode, DatabaseConnection, DbBackend, DbErr, IsolationLevel, Statement, TransactionError,
-    TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, IsolationLevel, SqlErr,
+    Statement, TransactionError, TransactionTrait,
 };
 
 pub use transaction::TenantTransaction;
 
-use crate::{DataKey, MatchMode, Registry, TenantTable, rewrite, where_restrict_tenants};
+use crate::rewrite::{ReferenceCheck, Rewritten};
+use crate::{
+    ConstraintKind, DataKey, MatchMode, Registry, TenancyError, TenantTable, rewrite,
+    where_restrict_tenants,
+};
 
 /// What a connection is bound to: the tenant, the match mode, the registry.
 #[derive(Debug)]
@@ -25,9 +29,9 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    pub(crate) fn rewrite(&self, stmt: Statement) -> Result<Statement, DbErr> {
-        let out = rewrite::rewrite(stmt, &self.key, self.mode, &self.registry)?;
-        tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %out.sql, "forwarding statement");
+    pub(crate) fn rewrite(&self, stmt: Statement) -> Result<Rewritten<Statement>, DbErr> {
+        let out = rewrite::rewrite_checked(stmt, &self.key, self.mode, &self.registry)?;
+        tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %out.statement.sql, "forwarding statement");
         Ok(out)
     }
 
@@ -35,11 +39,87 @@ impl Scope {
         &self,
         sql: &str,
         backend: DbBackend,
-    ) -> Result<String, DbErr> {
-        let out = rewrite::rewrite_unprepared(sql, backend, &self.key, self.mode, &self.registry)?;
-        tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %out, "forwarding unprepared statement");
+    ) -> Result<Rewritten<String>, DbErr> {
+        let out = rewrite::rewrite_unprepared_checked(
+            sql,
+            backend,
+            &self.key,
+            self.mode,
+            &self.registry,
+        )?;
+        tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %out.statement, "forwarding unprepared statement");
         Ok(out)
     }
+
+    /// Runs the reference checks of a write on `conn`, before the write: the first that
+    /// returns a row fails it with its violation, and nothing is written.
+    pub(crate) async fn check_references<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        checks: Vec<ReferenceCheck>,
+    ) -> Result<(), DbErr> {
+        for check in checks {
+            tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %check.statement.sql, "forwarding reference check");
+            let found = conn
+                .query_one_raw(check.statement)
+                .await
+                .map_err(|e| self.sanitize(conn.get_database_backend(), e))?;
+            if found.is_some() {
+                return Err(check.violation.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// A database error as a tenant may see it: constraint errors lose the values their
+    /// messages quote (see [`TenancyError::ConstraintViolation`]).
+    pub(crate) fn sanitize(&self, backend: DbBackend, err: DbErr) -> DbErr {
+        let (kind, message) = match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(m)) => (ConstraintKind::Unique, m),
+            Some(SqlErr::ForeignKeyConstraintViolation(m)) => (ConstraintKind::ForeignKey, m),
+            _ => {
+                // PostgreSQL's exclusion constraints (23P01), which `sql_err` does not
+                // classify, quote the conflicting row's key in their detail.
+                let text = err.to_string();
+                match text.find("conflicting key value violates exclusion constraint") {
+                    Some(at) if backend == DbBackend::Postgres => {
+                        (ConstraintKind::Unique, text[at..].to_owned())
+                    }
+                    _ => return err,
+                }
+            }
+        };
+        let message = match backend {
+            // The message names the constraint only; the values are in the detail.
+            DbBackend::Postgres => message,
+            DbBackend::MySql => withhold_mysql_values(&message),
+            // `UNIQUE constraint failed: invoice.number`: no values; keep SeaORM's error.
+            _ => return err,
+        };
+        TenancyError::ConstraintViolation {
+            kind,
+            message,
+            tenant: self.key.to_string(),
+        }
+        .into()
+    }
+}
+
+/// MySQL's `Duplicate entry '<values>' for key '<name>'` without the values; any other
+/// message quoting an entry or a record is withheld whole.
+fn withhold_mysql_values(message: &str) -> String {
+    if message.starts_with("Duplicate entry '")
+        && let Some(at) = message.rfind(" for key '")
+    {
+        return format!(
+            "Duplicate entry for key {}",
+            &message[at + " for key ".len()..]
+        );
+    }
+    if message.contains("entry '") || message.contains("record '") {
+        return "a constraint was violated".to_owned();
+    }
+    message.to_owned()
 }
 
 /// A `DatabaseConnection` bound to one tenant. Use it wherever SeaORM takes a connection.

@@ -17,13 +17,16 @@ impl Rewriter<'_> {
         let target = self.restrict_from(from, &mut seen);
         self.target_is_table = false;
         let mut preds = target?;
+        // Without a table list, every table of FROM is deleted from (one on PostgreSQL
+        // and SQLite; MySQL's `DELETE FROM a, b USING …` deletes from both).
+        let from_tables = seen.len();
         if let Some(using) = &mut delete.using {
             preds.extend(self.restrict_from(using, &mut seen)?);
         }
         let first = seen.first().cloned();
         let mut targets = Vec::new();
         if delete.tables.is_empty() {
-            targets.extend(first.clone());
+            targets.extend(seen[..from_tables].iter().cloned());
         } else {
             for t in &delete.tables {
                 let (_, name) = self.split_name(t)?;

@@ -113,6 +113,10 @@ impl Backend {
         }
     }
 
+    /// The most values one statement can bind: PostgreSQL's and MySQL's wire protocols
+    /// count them in 16 bits. A placeholder numbered higher can never be bound.
+    pub(crate) const MAX_PARAMETERS: usize = u16::MAX as usize;
+
     /// Whether `text` is an original placeholder this backend binds.
     pub(crate) fn original_placeholder_number(self, text: &str) -> Option<Option<usize>> {
         match self.placeholder_style() {

@@ -34,12 +34,14 @@ impl Rewriter<'_> {
         };
         let name = name.clone();
         let table = Self::plain_name(&name);
-        let column = match self.resolve(&name)? {
-            Resolved::Tenanted(column) => column,
-            Resolved::Universal { read_only: true } => {
-                return Err(self.invalid_access(&table, "the table is read-only for tenants"));
-            }
-            _ => return Ok(()),
+        let resolved = self.resolve(&name)?;
+        if let Resolved::Universal { read_only: true } = resolved {
+            return Err(self.invalid_access(&table, "the table is read-only for tenants"));
+        }
+        let (_, bare) = self.split_name(&name)?;
+        self.insert_references(insert, &bare)?;
+        let Resolved::Tenanted(column) = resolved else {
+            return Ok(());
         };
         if insert.replace_into || matches!(insert.or, Some(SqliteOnConflict::Replace)) {
             return Err(self.unsupported(format!(
@@ -100,6 +102,118 @@ impl Rewriter<'_> {
                 }
             }
             Some(_) => return Err(self.unsupported("this ON clause of INSERT is not supported")),
+        }
+        Ok(())
+    }
+
+    /// Records the foreign-key values the insert (and its upsert clause) writes into
+    /// `table`; see [`super::reference`].
+    fn insert_references(&mut self, insert: &Insert, table: &str) -> Result<(), TenancyError> {
+        let references = self.tenanted_references(table);
+        if references.is_empty() {
+            return Ok(());
+        }
+        let position = |name: &str| {
+            insert
+                .columns
+                .iter()
+                .position(|c| last_ident(c).is_some_and(|i| i.value.eq_ignore_ascii_case(name)))
+        };
+        let assigned = |assignments: &[Assignment], name: &str| -> Option<Expr> {
+            assignments.iter().find_map(|a| match &a.target {
+                AssignmentTarget::ColumnName(c)
+                    if last_ident(c).is_some_and(|i| i.value.eq_ignore_ascii_case(name)) =>
+                {
+                    Some(a.value.clone())
+                }
+                _ => None,
+            })
+        };
+        let writes_rows = match insert.source.as_deref() {
+            None => !insert.assignments.is_empty(),
+            Some(q) => {
+                !matches!(&*q.body, SetExpr::Values(v) if v.rows.iter().all(|r| r.is_empty()))
+            }
+        };
+        for reference in references {
+            let columns = reference.columns().to_vec();
+            if writes_rows && insert.columns.is_empty() && insert.assignments.is_empty() {
+                return Err(self.unsupported(format!(
+                    "an insert into `{table}`, which references tenanted table `{}`, must name its columns",
+                    reference.target()
+                )));
+            }
+            let mut rows: Vec<Vec<super::reference::RefValue>> = Vec::new();
+            if insert.source.is_none() {
+                // MySQL `INSERT … SET col = value`.
+                let values: Vec<Option<Expr>> = columns
+                    .iter()
+                    .map(|c| assigned(&insert.assignments, c))
+                    .collect();
+                if values.iter().any(Option::is_some) {
+                    let mut row = Vec::new();
+                    for (c, v) in columns.iter().zip(&values) {
+                        let Some(v) = v else {
+                            return Err(self.partial_reference(table, &reference));
+                        };
+                        row.push(self.ref_value(&reference, c, v)?);
+                    }
+                    rows.push(row);
+                }
+            } else {
+                let positions: Vec<Option<usize>> = columns.iter().map(|c| position(c)).collect();
+                if positions.iter().any(Option::is_some) {
+                    if positions.iter().any(Option::is_none) {
+                        return Err(self.partial_reference(table, &reference));
+                    }
+                    let positions: Vec<usize> = positions.into_iter().flatten().collect();
+                    let body = insert.source.as_deref().map(|q| &*q.body);
+                    let Some(SetExpr::Values(values)) = body else {
+                        return Err(self.unsupported(format!(
+                            "INSERT … SELECT into `{table}`.({}), which references tenanted table `{}`, is not supported: insert the values",
+                            columns.join(", "),
+                            reference.target()
+                        )));
+                    };
+                    for values_row in &values.rows {
+                        let mut row = Vec::new();
+                        for (c, p) in columns.iter().zip(&positions) {
+                            let v = values_row.get(*p).ok_or_else(|| {
+                                self.unsupported("a VALUES row is shorter than the column list")
+                            })?;
+                            row.push(self.ref_value(&reference, c, v)?);
+                        }
+                        rows.push(row);
+                    }
+                }
+            }
+            // The upsert's own assignments: the new row's value was checked above.
+            let upsert: &[Assignment] = match &insert.on {
+                Some(OnInsert::OnConflict(conflict)) => match &conflict.action {
+                    OnConflictAction::DoUpdate(update) => &update.assignments,
+                    OnConflictAction::DoNothing => &[],
+                },
+                Some(OnInsert::DuplicateKeyUpdate(assignments)) => assignments,
+                _ => &[],
+            };
+            let values: Vec<Option<Expr>> = columns
+                .iter()
+                .map(|c| assigned(upsert, c).filter(|v| !is_new_row_value(v, c)))
+                .collect();
+            if upsert.iter().any(|a| matches!(&a.target, AssignmentTarget::Tuple(cs) if cs.iter().any(|c| last_ident(c).is_some_and(|i| columns.iter().any(|k| i.value.eq_ignore_ascii_case(k)))))) {
+                return Err(self.partial_reference(table, &reference));
+            }
+            if values.iter().any(Option::is_some) {
+                let mut row = Vec::new();
+                for (c, v) in columns.iter().zip(&values) {
+                    let Some(v) = v else {
+                        return Err(self.partial_reference(table, &reference));
+                    };
+                    row.push(self.ref_value(&reference, c, v)?);
+                }
+                rows.push(row);
+            }
+            self.record_reference(table, reference, rows);
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ mod delete;
 mod dialect;
 mod insert;
 mod params;
+mod reference;
 mod scope;
 mod select;
 mod update;
@@ -52,6 +53,8 @@ use self::dialect::{Backend, PlaceholderStyle};
 use self::params::{MARKER, Markers, Template, build_template, original_marker};
 use self::scope::Rewriter;
 use crate::{DataKey, MatchMode, Registry, TenancyError};
+
+pub use self::reference::ReferenceCheck;
 
 /// Rewrites a prepared statement for the tenant `key`.
 ///
@@ -79,14 +82,126 @@ pub fn rewrite(
     mode: MatchMode,
     registry: &Registry,
 ) -> Result<Statement, TenancyError> {
+    let out = rewrite_checked(statement, key, mode, registry)?;
+    refuse_unchecked(&out.reference_checks, key)?;
+    Ok(out.statement)
+}
+
+/// A rewritten statement, and the checks to run before it: one per foreign key it
+/// writes into rows of a tenanted table (see [`ReferenceCheck`]).
+///
+/// ```
+/// use sea_orm::{DbBackend, Statement};
+/// use sea_orm_tenancy::{DataKey, MatchMode, Registry, rewrite::rewrite_checked};
+///
+/// let registry = Registry::builder().tenanted("invoice", "data_key").build();
+/// let stmt = Statement::from_string(DbBackend::Sqlite, "DELETE FROM invoice");
+/// let out = rewrite_checked(stmt, &DataKey::new("1.")?, MatchMode::Exact, &registry)?;
+/// assert!(out.reference_checks.is_empty());
+/// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rewritten<S> {
+    /// The statement to run: a [`Statement`], or SQL text for
+    /// [`rewrite_unprepared_checked`].
+    pub statement: S,
+    /// Run each before the statement; a row back from any fails the write with its
+    /// [`ReferenceCheck::violation`].
+    pub reference_checks: Vec<ReferenceCheck>,
+}
+
+/// Rewrites a prepared statement for the tenant `key`, like [`rewrite`], and returns
+/// the reference checks that must run before it. This is what a
+/// [`TenantConnection`](crate::TenantConnection) calls.
+///
+/// ```
+/// use sea_orm::{DbBackend, Statement};
+/// use sea_orm_tenancy::{DataKey, MatchMode, Registry, rewrite::rewrite_checked};
+///
+/// let registry = Registry::builder()
+///     .tenanted("invoice", "data_key")
+///     .tenanted("line", "data_key")
+///     .reference("line", &["invoice_id"], "invoice", &["id"])
+///     .build();
+/// let stmt = Statement::from_sql_and_values(
+///     DbBackend::Postgres,
+///     r#"UPDATE "line" SET "invoice_id" = $1 WHERE "id" = $2"#,
+///     [9.into(), 3.into()],
+/// );
+/// let out = rewrite_checked(stmt, &DataKey::new("1.")?, MatchMode::Prefix, &registry)?;
+/// assert_eq!(out.reference_checks.len(), 1);
+/// assert_eq!(out.reference_checks[0].statement.values.as_ref().unwrap().0[0], 9.into());
+/// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+/// ```
+pub fn rewrite_checked(
+    statement: Statement,
+    key: &DataKey,
+    mode: MatchMode,
+    registry: &Registry,
+) -> Result<Rewritten<Statement>, TenancyError> {
     let backend = Backend::from_db(statement.db_backend);
     let template = template(backend, mode, &statement.sql, key, registry, false)?;
+    let values = statement
+        .values
+        .as_ref()
+        .map_or(&[][..], |v| v.0.as_slice());
+    let reference_checks =
+        reference_checks(&template, statement.db_backend, values, key, mode, registry)?;
+    let (sql, values) = template.bind(statement.values, key, mode)?;
+    Ok(Rewritten {
+        statement: Statement {
+            sql,
+            values,
+            db_backend: statement.db_backend,
+        },
+        reference_checks,
+    })
+}
+
+/// [`rewrite`] for the check queries themselves, which write nothing.
+pub(crate) fn rewrite_plain(
+    statement: Statement,
+    key: &DataKey,
+    mode: MatchMode,
+    registry: &Registry,
+) -> Result<Statement, TenancyError> {
+    let backend = Backend::from_db(statement.db_backend);
+    let template = template(backend, mode, &statement.sql, key, registry, false)?;
+    refuse_unchecked(&template.references, key)?;
     let (sql, values) = template.bind(statement.values, key, mode)?;
     Ok(Statement {
         sql,
         values,
         db_backend: statement.db_backend,
     })
+}
+
+fn reference_checks(
+    template: &Template,
+    db: DbBackend,
+    values: &[sea_orm::Value],
+    key: &DataKey,
+    mode: MatchMode,
+    registry: &Registry,
+) -> Result<Vec<ReferenceCheck>, TenancyError> {
+    let mut out = Vec::new();
+    for r in &template.references {
+        out.extend(r.statements(db, values, key, mode, registry)?);
+    }
+    Ok(out)
+}
+
+/// The plain functions cannot hand the checks back: a statement that needs them is
+/// refused rather than returned unchecked.
+fn refuse_unchecked<T>(checks: &[T], key: &DataKey) -> Result<(), TenancyError> {
+    if checks.is_empty() {
+        Ok(())
+    } else {
+        Err(TenancyError::UnsupportedStatement {
+            tenant: key.to_string(),
+            reason: "the statement writes a foreign key into a tenanted table, which must be checked first: use `rewrite_checked` (a TenantConnection does)".to_owned(),
+        })
+    }
 }
 
 /// Rewrites SQL sent without parameters (`execute_unprepared`). It may hold several
@@ -115,9 +230,48 @@ pub fn rewrite_unprepared(
     mode: MatchMode,
     registry: &Registry,
 ) -> Result<String, TenancyError> {
-    let backend = Backend::from_db(backend);
-    let template = template(backend, mode, sql, key, registry, true)?;
-    template.render_unprepared(key, mode)
+    let out = rewrite_unprepared_checked(sql, backend, key, mode, registry)?;
+    refuse_unchecked(&out.reference_checks, key)?;
+    Ok(out.statement)
+}
+
+/// [`rewrite_unprepared`], with the reference checks to run first (see
+/// [`rewrite_checked`]).
+///
+/// ```
+/// use sea_orm::DbBackend;
+/// use sea_orm_tenancy::{DataKey, MatchMode, Registry, rewrite::rewrite_unprepared_checked};
+///
+/// let registry = Registry::builder()
+///     .tenanted("invoice", "data_key")
+///     .tenanted("line", "data_key")
+///     .reference("line", &["invoice_id"], "invoice", &["id"])
+///     .build();
+/// let key = DataKey::new("7.")?;
+/// let out = rewrite_unprepared_checked(
+///     "UPDATE line SET invoice_id = 4",
+///     DbBackend::Sqlite,
+///     &key,
+///     MatchMode::Exact,
+///     &registry,
+/// )?;
+/// assert!(out.reference_checks[0].statement.sql.contains(r#""invoice"."id" = 4"#));
+/// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+/// ```
+pub fn rewrite_unprepared_checked(
+    sql: &str,
+    backend: DbBackend,
+    key: &DataKey,
+    mode: MatchMode,
+    registry: &Registry,
+) -> Result<Rewritten<String>, TenancyError> {
+    let b = Backend::from_db(backend);
+    let template = template(b, mode, sql, key, registry, true)?;
+    let reference_checks = reference_checks(&template, backend, &[], key, mode, registry)?;
+    Ok(Rewritten {
+        statement: template.render_unprepared(key, mode)?,
+        reference_checks,
+    })
 }
 
 fn flavour(backend: Backend, mode: MatchMode, unprepared: bool) -> u8 {
@@ -219,6 +373,23 @@ fn build(
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
+    // What runs is this text, read by the server. Unless it reads back as exactly the
+    // statement analysed (parse → render is a fixpoint), the server could see another
+    // statement (a type modifier rendered without its quotes can open a comment), so it
+    // is refused.
+    let reads_back = parse_statements(backend, &rendered).is_ok_and(|(again, _)| {
+        again
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+            == rendered
+    });
+    if !reads_back {
+        return Err(unsupported(
+            "the rewritten statement does not read back as the statement analysed".to_owned(),
+        ));
+    }
     if let (true, Some(clause)) = (share_lock, backend.unparsed_trailing_clause()) {
         rendered.push(' ');
         rendered.push_str(&clause.join(" "));
@@ -231,6 +402,10 @@ fn build(
         rewriter.checks,
         unprepared,
     )
+    .map(|mut t| {
+        t.references = rewriter.references;
+        t
+    })
     .map_err(unsupported)
 }
 
@@ -331,6 +506,7 @@ fn mark_originals(backend: Backend, statements: &mut [Ast]) -> Result<usize, Str
         backend: Backend,
         found: Vec<(sqlparser::tokenizer::Location, String)>,
         bad: Option<String>,
+        too_high: Option<String>,
         max_number: usize,
     }
     impl VisitorMut for Collect {
@@ -341,6 +517,9 @@ fn mark_originals(backend: Backend, statements: &mut [Ast]) -> Result<usize, Str
         ) -> ControlFlow<()> {
             if let Value::Placeholder(p) = &value.value {
                 match self.backend.original_placeholder_number(p) {
+                    Some(Some(n)) if n > Backend::MAX_PARAMETERS => {
+                        self.too_high = Some(p.clone());
+                    }
                     Some(Some(n)) => self.max_number = self.max_number.max(n),
                     Some(None) => self.found.push((value.span.start, p.clone())),
                     None => self.bad = Some(p.clone()),
@@ -353,6 +532,7 @@ fn mark_originals(backend: Backend, statements: &mut [Ast]) -> Result<usize, Str
         backend,
         found: Vec::new(),
         bad: None,
+        too_high: None,
         max_number: 0,
     };
     for s in statements.iter_mut() {
@@ -361,6 +541,12 @@ fn mark_originals(backend: Backend, statements: &mut [Ast]) -> Result<usize, Str
     if let Some(bad) = c.bad {
         return Err(format!(
             "placeholder `{bad}` is not supported on this backend"
+        ));
+    }
+    if let Some(high) = c.too_high {
+        return Err(format!(
+            "placeholder `{high}` is numbered beyond the {} values a statement can bind",
+            Backend::MAX_PARAMETERS
         ));
     }
     if backend.placeholder_style() == PlaceholderStyle::Numbered {

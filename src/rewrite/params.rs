@@ -69,6 +69,8 @@ pub(crate) struct Template {
     originals_first: bool,
     /// DataKey values written by the statement.
     checks: Vec<Check>,
+    /// Foreign-key values written by the statement, checked before it runs.
+    pub(crate) references: Vec<super::reference::RefCheck>,
     /// The SQL with tenant values as literals, for statements sent without parameters.
     pieces: Vec<Piece>,
 }
@@ -169,6 +171,7 @@ pub(crate) fn build_template(
         originals,
         originals_first,
         checks,
+        references: Vec::new(),
         pieces,
     })
 }

@@ -32,6 +32,8 @@ pub(crate) struct Rewriter<'a> {
     pub(crate) tenant: &'a DataKey,
     pub(crate) markers: Markers,
     pub(crate) checks: Vec<Check>,
+    /// Foreign-key values the statement writes.
+    pub(crate) references: Vec<super::reference::RefCheck>,
     frames: Vec<Frame>,
     pushed: Vec<usize>,
     cte_bodies: HashMap<*const Query, Vec<Ident>>,
@@ -47,6 +49,8 @@ pub(crate) struct SeenTable {
     pub(crate) exposed: String,
     /// The table name as written, for messages.
     pub(crate) table: String,
+    /// The table's own name, without schema or quotes.
+    pub(crate) name: String,
     pub(crate) resolved: Resolved,
 }
 
@@ -64,6 +68,7 @@ impl<'a> Rewriter<'a> {
             tenant,
             markers: Markers::default(),
             checks: Vec::new(),
+            references: Vec::new(),
             frames: Vec::new(),
             pushed: Vec::new(),
             cte_bodies: HashMap::new(),

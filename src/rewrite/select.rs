@@ -224,6 +224,7 @@ impl Rewriter<'_> {
                         .map(|a| a.name.value.to_ascii_lowercase())
                         .unwrap_or_else(|| table.to_ascii_lowercase()),
                     table: Self::plain_name(name),
+                    name: table.clone(),
                     resolved: resolved.clone(),
                 });
                 let Resolved::Tenanted(column) = resolved else {

@@ -22,6 +22,7 @@ impl Rewriter<'_> {
         let targets_start = seen.first().cloned();
         // On MySQL, `UPDATE a JOIN b SET c = …` may set `c` of either table.
         let any_table = seen.len() > 1 && self.backend.multi_table_update_assigns_any_table();
+        self.update_references(update, &seen, targets_start.as_ref(), any_table)?;
         for assignment in &update.assignments {
             let columns: Vec<&ObjectName> = match &assignment.target {
                 AssignmentTarget::ColumnName(c) => vec![c],
@@ -80,6 +81,68 @@ impl Rewriter<'_> {
 }
 
 impl Rewriter<'_> {
+    /// Records the foreign-key values the UPDATE writes; see [`super::reference`].
+    fn update_references(
+        &mut self,
+        update: &Update,
+        seen: &[SeenTable],
+        first: Option<&SeenTable>,
+        any_table: bool,
+    ) -> Result<(), TenancyError> {
+        // (table written, column, value) for every assignment; a tuple assignment has no
+        // single value per column.
+        let mut written: Vec<(&SeenTable, String, Option<&sqlparser::ast::Expr>)> = Vec::new();
+        for assignment in &update.assignments {
+            let (columns, value) = match &assignment.target {
+                AssignmentTarget::ColumnName(c) => (vec![c], Some(&assignment.value)),
+                AssignmentTarget::Tuple(cs) => (cs.iter().collect(), None),
+            };
+            for column in columns {
+                let (qualifier, column) = self.split_name(column)?;
+                if qualifier.is_none() && any_table {
+                    for t in seen {
+                        written.push((t, column.clone(), value));
+                    }
+                } else if let Some(t) = write_target(seen, qualifier.as_deref(), first) {
+                    written.push((t, column, value));
+                }
+            }
+        }
+        let mut tables: Vec<&SeenTable> = Vec::new();
+        for (t, _, _) in &written {
+            if !tables.iter().any(|x| std::ptr::eq(*x, *t)) {
+                tables.push(t);
+            }
+        }
+        for t in tables {
+            for reference in self.tenanted_references(&t.name) {
+                let values: Vec<Option<Option<&sqlparser::ast::Expr>>> = reference
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        written
+                            .iter()
+                            .find(|(wt, wc, _)| std::ptr::eq(*wt, t) && wc.eq_ignore_ascii_case(c))
+                            .map(|(_, _, v)| *v)
+                    })
+                    .collect();
+                if values.iter().all(Option::is_none) {
+                    continue;
+                }
+                let mut row = Vec::new();
+                for (c, v) in reference.columns().iter().zip(&values) {
+                    let Some(Some(v)) = v else {
+                        return Err(self.partial_reference(&t.table, &reference));
+                    };
+                    row.push(self.ref_value(&reference, c, v)?);
+                }
+                let table = t.table.clone();
+                self.record_reference(&table, reference, vec![row]);
+            }
+        }
+        Ok(())
+    }
+
     /// An unqualified assignment of a multi-table UPDATE that may set a column of any of
     /// its tables: refused when a read-only table is among them, and checked as a DataKey
     /// write against every tenanted table whose DataKey column has that name.

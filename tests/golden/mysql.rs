@@ -150,3 +150,15 @@ fn xor_in_a_left_join_condition_is_parenthesised() {
         ),
     );
 }
+
+// Found by fuzzing: without PIPES_AS_CONCAT, MySQL reads `||` as OR.
+#[test]
+fn pipes_condition_is_parenthesised_before_the_tenants_and() {
+    assert_rewrites(
+        MySql,
+        "SELECT id FROM invoice WHERE id = 1 || 1",
+        &format!(
+            "SELECT id FROM invoice WHERE (id = 1 || 1) AND invoice.`data_key` {B} >= ? AND invoice.`data_key` {B} < ?"
+        ),
+    );
+}
