@@ -153,10 +153,12 @@ impl Reference {
     /// #     impl ActiveModelBehavior for ActiveModel {}
     /// # }
     /// use sea_orm_tenancy::Reference;
+    /// # fn main() {
     /// assert_eq!(
     ///     Reference::of_entity::<line::Entity>(),
     ///     [Reference::new("line", &["invoice_id"], "invoice", &["id"])]
     /// );
+    /// # }
     /// ```
     pub fn of_entity<E>() -> Vec<Reference>
     where

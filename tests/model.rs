@@ -526,6 +526,16 @@ impl World {
         resolve(handle, SEED_CUSTOMERS.len(), &self.new_customers)
     }
 
+    /// Whether `customer` is set and not a customer `me` sees (another tenant's, or
+    /// none): an invoice pointing there is refused.
+    fn is_foreign_customer(&self, me: &DataKey, customer: Option<i32>) -> bool {
+        customer.is_some_and(|c| {
+            self.customers
+                .get(&c)
+                .is_none_or(|row| !sees(me, &row.tenant_key))
+        })
+    }
+
     /// The invoices `me` sees, by id.
     fn invoices_of(&self, me: &DataKey) -> impl Iterator<Item = &invoice::Model> {
         self.invoices
@@ -1230,7 +1240,7 @@ async fn act(
             }
             .insert(t)
             .await;
-            if key.is_some_and(|k| !inside(k)) {
+            if key.is_some_and(|k| !inside(k)) || world.is_foreign_customer(me, customer_id) {
                 return refused(res);
             }
             let row = ok(res, "insert")?;
@@ -1636,15 +1646,22 @@ async fn act(
         }
         Action::RawInsertSelect { id, or_id } => {
             let (id, or_id) = (world.invoice_id(id), world.invoice_id(or_id));
-            let res = ok(
-                t.execute_raw(ctx.stmt(
+            let res = t
+                .execute_raw(ctx.stmt(
                     "INSERT INTO invoice (number, amount, customer_id) \
                      SELECT number, amount, customer_id FROM invoice WHERE id = ? OR id = ?",
                     vec![id.into(), or_id.into()],
                 ))
-                .await,
-                "INSERT … SELECT",
-            )?;
+                .await;
+            // Copying a reference to a customer the tenant cannot see refuses the copy.
+            if world
+                .invoices_of(me)
+                .filter(|r| r.id == id || r.id == or_id)
+                .any(|r| world.is_foreign_customer(me, r.customer_id))
+            {
+                return refused(res);
+            }
+            let res = ok(res, "INSERT … SELECT")?;
             let copies: Vec<_> = world
                 .invoices_of(me)
                 .filter(|r| r.id == id || r.id == or_id)
@@ -2243,10 +2260,57 @@ macro_rules! scenarios {
     };
 }
 
+/// Found by the model once references were checked: an invoice of `1.1.` pointing at
+/// `1.2.`'s customer (a sibling's) is refused, as is copying one that already points
+/// outside the tenant (invoice 4 of `1.1.` points at its parent's customer); pointing at
+/// a descendant's customer, or copying a reference inside the subtree, is not.
+async fn references_to_customers_outside_the_subtree_are_refused(pool: &DatabaseConnection) {
+    let insert = |tenant, customer_id| Op {
+        tenant,
+        action: Insert {
+            key: None,
+            amount: 0,
+            customer_id,
+        },
+    };
+    let outcomes = replay(
+        pool,
+        &[
+            insert("1.1.", Some(4)),
+            insert("1.1.", Some(1)),
+            insert("1.1.", Some(3)),
+            insert("1.", Some(3)),
+            insert("1.", Some(12)),
+            Op {
+                tenant: "1.1.",
+                action: RawInsertSelect { id: 3, or_id: 4 },
+            },
+            Op {
+                tenant: "1.1.",
+                action: RawInsertSelect { id: 3, or_id: 5 },
+            },
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Refused,
+            Outcome::Refused,
+            Outcome::Wrote(1),
+            Outcome::Wrote(1),
+            Outcome::Refused,
+            Outcome::Refused,
+            Outcome::Wrote(2),
+        ]
+    );
+}
+
 scenarios! {
     random_operations_of_ten_tenants_match_the_ownership_model,
     a_parent_writes_into_its_childs_subtree_and_the_child_reads_it,
     a_foreign_tenant_is_refused_or_misses_on_every_kind_of_write,
     bulk_writes_of_a_parent_stop_at_the_edge_of_its_subtree,
     bulk_writes_of_1_never_reach_1_dash_which_sorts_just_before_it,
+    references_to_customers_outside_the_subtree_are_refused,
 }

@@ -805,15 +805,11 @@ fn a_foreign_key_that_cannot_be_checked_is_refused() {
     for (backend, sql) in [
         (
             DbBackend::Sqlite,
-            "UPDATE invoice SET customer_id = customer_id + 1",
+            "INSERT INTO invoice (customer_id, number) SELECT id, 'x' FROM customer UNION SELECT 1, 'y'",
         ),
         (
             DbBackend::Sqlite,
-            "UPDATE invoice SET customer_id = (SELECT id FROM customer LIMIT 1)",
-        ),
-        (
-            DbBackend::Sqlite,
-            "INSERT INTO invoice (customer_id, number) SELECT id, 'x' FROM customer",
+            "INSERT INTO invoice (customer_id, number) SELECT *, 'x' FROM customer",
         ),
         (
             DbBackend::Sqlite,
@@ -880,4 +876,88 @@ fn many_rows_are_checked_in_bounded_statements() {
         .map(|c| c.statement.sql.matches("NOT EXISTS").count())
         .collect();
     assert_eq!(counts, [64, 64, 32]);
+}
+
+#[test]
+fn computed_foreign_keys_are_checked_by_a_query_over_the_same_rows() {
+    let out = checked(
+        DbBackend::Sqlite,
+        "UPDATE invoice AS i SET customer_id = customer_id + ? WHERE i.number = ?",
+        vec![1.into(), "x".into()],
+    )
+    .expect("rewritten");
+    let [check] = out.reference_checks.as_slice() else {
+        panic!("one check expected")
+    };
+    assert_eq!(
+        check.statement.sql,
+        r#"SELECT 1 FROM (SELECT (customer_id + ?) AS tenancy_c0 FROM invoice AS i WHERE i.number = ? AND i."data_key" COLLATE BINARY = ?) AS tenancy_q WHERE tenancy_q.tenancy_c0 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "customer" WHERE "customer"."id" = tenancy_q.tenancy_c0 AND "customer"."data_key" COLLATE BINARY = ?) LIMIT 1"#
+    );
+    assert_eq!(
+        check.statement.values.as_ref().expect("values").0,
+        vec![
+            Value::from(1),
+            Value::from("x"),
+            Value::from("1.4."),
+            Value::from("1.4.")
+        ]
+    );
+
+    // INSERT … SELECT, with `$n` kept: the check binds the values up to the highest used;
+    // ORDER BY and LIMIT are dropped, so every row the SELECT could give is checked.
+    let out = checked(
+        DbBackend::Postgres,
+        "INSERT INTO invoice (number, customer_id) SELECT $2, c.id FROM customer AS c WHERE c.name = $1 ORDER BY c.id LIMIT 3",
+        vec!["Acme".into(), "n".into()],
+    )
+    .expect("rewritten");
+    let [check] = out.reference_checks.as_slice() else {
+        panic!("one check expected")
+    };
+    assert_eq!(
+        check.statement.sql,
+        r#"SELECT 1 FROM (SELECT c.id AS tenancy_c0 FROM customer AS c WHERE c.name = $1 AND c."data_key" COLLATE "C" = $2) AS tenancy_q WHERE tenancy_q.tenancy_c0 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "customer" WHERE "customer"."id" = tenancy_q.tenancy_c0 AND "customer"."data_key" COLLATE "C" = $3) LIMIT 1"#
+    );
+    // `$2` (the number) is not needed by the check: `$1` is bound, then the tenant.
+    assert_eq!(
+        check.statement.values.as_ref().expect("values").0,
+        vec![
+            Value::from("Acme"),
+            Value::from("1.4."),
+            Value::from("1.4.")
+        ]
+    );
+}
+
+#[test]
+fn a_table_name_the_server_would_not_read_as_a_name_is_refused() {
+    // Found by fuzzing: sqlparser takes `@app` for a schema, PostgreSQL for an operator.
+    for (backend, sql) in [
+        (DbBackend::Postgres, "SELECT id FROM@app.invoice"),
+        (DbBackend::MySql, "SELECT id FROM invoice AS @i"),
+    ] {
+        if let Err(e) = sea_orm_tenancy::rewrite::rewrite_unprepared(
+            sql,
+            backend,
+            &DataKey::new("1.4.").expect("key"),
+            MatchMode::Prefix,
+            &registry(),
+        ) {
+            assert!(
+                matches!(e, TenancyError::UnsupportedStatement { .. }),
+                "{sql}: {e:?}"
+            );
+        } else {
+            panic!("{sql} was accepted");
+        }
+    }
+    // Quoted, any name is fine.
+    rewrite_unprepared(
+        r#"SELECT id FROM "@app".invoice"#,
+        DbBackend::Postgres,
+        &DataKey::new("1.4.").expect("key"),
+        MatchMode::Prefix,
+        &Registry::builder().tenanted("invoice", "data_key").build(),
+    )
+    .expect("a quoted schema name");
 }

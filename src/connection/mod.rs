@@ -420,3 +420,29 @@ impl TenantConnection {
 }
 
 forward::forward_traits!(TenantConnection, DatabaseConnection);
+
+#[cfg(test)]
+mod tests {
+    use super::withhold_mysql_values;
+
+    #[test]
+    fn mysql_duplicate_entries_lose_their_values_and_keep_the_key_name() {
+        assert_eq!(
+            withhold_mysql_values("Duplicate entry '2.-INV-7' for key 'invoice.number'"),
+            "Duplicate entry for key 'invoice.number'"
+        );
+        // A value that itself contains " for key '" cannot move the cut.
+        assert_eq!(
+            withhold_mysql_values("Duplicate entry 'x for key 'y' for key 'number'"),
+            "Duplicate entry for key 'number'"
+        );
+        assert_eq!(
+            withhold_mysql_values(
+                "Foreign key constraint for table 'line', record '7' would lead to a duplicate entry"
+            ),
+            "a constraint was violated"
+        );
+        let plain = "Cannot add or update a child row: a foreign key constraint fails";
+        assert_eq!(withhold_mysql_values(plain), plain);
+    }
+}

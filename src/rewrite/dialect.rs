@@ -129,6 +129,21 @@ impl Backend {
         }
     }
 
+    /// Whether the server reads `name`, unquoted, as one plain identifier. sqlparser is
+    /// more lenient (`@app` is a name to it, an operator to PostgreSQL): a tenanted
+    /// table's name is written into the predicate, where the server must read it the same.
+    pub(crate) fn is_plain_identifier(self, name: &str) -> bool {
+        let mut chars = name.chars();
+        let Some(first) = chars.next() else {
+            return false;
+        };
+        let start = first.is_alphabetic()
+            || first == '_'
+            || !first.is_ascii()
+            || (self == Backend::MySql && first.is_ascii_digit());
+        start && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii())
+    }
+
     /// A quoted identifier.
     pub(crate) fn ident(self, name: &str) -> Ident {
         match self {

@@ -62,6 +62,7 @@ impl Rewriter<'_> {
                 .filter_map(|p| p.as_ident().cloned())
                 .collect(),
         };
+        self.require_plain_names(&exposed)?;
         match &mut insert.on {
             None => {}
             Some(OnInsert::OnConflict(conflict)) => {
@@ -167,23 +168,26 @@ impl Rewriter<'_> {
                         return Err(self.partial_reference(table, &reference));
                     }
                     let positions: Vec<usize> = positions.into_iter().flatten().collect();
-                    let body = insert.source.as_deref().map(|q| &*q.body);
-                    let Some(SetExpr::Values(values)) = body else {
-                        return Err(self.unsupported(format!(
-                            "INSERT … SELECT into `{table}`.({}), which references tenanted table `{}`, is not supported: insert the values",
-                            columns.join(", "),
-                            reference.target()
-                        )));
-                    };
-                    for values_row in &values.rows {
-                        let mut row = Vec::new();
-                        for (c, p) in columns.iter().zip(&positions) {
-                            let v = values_row.get(*p).ok_or_else(|| {
-                                self.unsupported("a VALUES row is shorter than the column list")
-                            })?;
-                            row.push(self.ref_value(&reference, c, v)?);
+                    match insert.source.as_deref().map(|q| &*q.body) {
+                        Some(SetExpr::Values(values)) => {
+                            for values_row in &values.rows {
+                                let mut row = Vec::new();
+                                for (c, p) in columns.iter().zip(&positions) {
+                                    let v = values_row.get(*p).ok_or_else(|| {
+                                        self.unsupported(
+                                            "a VALUES row is shorter than the column list",
+                                        )
+                                    })?;
+                                    row.push(self.ref_value(&reference, c, v)?);
+                                }
+                                rows.push(row);
+                            }
                         }
-                        rows.push(row);
+                        _ => {
+                            let computed =
+                                self.inserted_by_select(table, &reference, &positions)?;
+                            self.record_reference_query(table, reference.clone(), &computed)?;
+                        }
                     }
                 }
             }

@@ -287,7 +287,7 @@ fn flavour(backend: Backend, mode: MatchMode, unprepared: bool) -> u8 {
     b | m | if unprepared { 8 } else { 0 }
 }
 
-fn template(
+pub(crate) fn template(
     backend: Backend,
     mode: MatchMode,
     sql: &str,

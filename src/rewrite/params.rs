@@ -277,6 +277,11 @@ impl Template {
         Ok((self.sql.clone(), had_values.then_some(Values(out))))
     }
 
+    /// How many values the original statement binds.
+    pub(crate) fn original_count(&self) -> usize {
+        self.originals
+    }
+
     /// The SQL with tenant values written as literals.
     pub(crate) fn render_unprepared(
         &self,

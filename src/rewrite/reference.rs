@@ -23,7 +23,8 @@
 use sea_orm::{Statement, Value};
 use sqlparser::ast::{Expr, UnaryOperator};
 
-use super::dialect::Backend;
+use super::dialect::{Backend, PlaceholderStyle};
+use super::params::MARKER;
 use super::scope::Rewriter;
 use crate::registry::{Reference, Resolved};
 use crate::{DataKey, MatchMode, Registry, TenancyError};
@@ -50,8 +51,27 @@ pub(crate) struct RefCheck {
     /// The referencing table, as the statement names it.
     table: String,
     reference: Reference,
-    /// One entry per written row, in the order of the reference's columns.
-    rows: Vec<Vec<RefValue>>,
+    written: Written,
+}
+
+/// How the written values are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Written {
+    /// As values: one entry per written row, in the order of the reference's columns.
+    Rows(Vec<Vec<RefValue>>),
+    /// Computed by the statement (`INSERT … SELECT`, `SET fk = expr`): a check query
+    /// that computes them the same way, from the statement's original text, with the
+    /// original placeholders in place.
+    Query { sql: String, params: CheckParams },
+}
+
+/// Which original values a check query binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CheckParams {
+    /// `$n` placeholders keep their numbers: the first values, up to the highest used.
+    Numbered,
+    /// `?` placeholders: these original values, in this order.
+    Positional(Vec<usize>),
 }
 
 /// A query to run before a write, and the error to raise if it returns a row.
@@ -173,9 +193,157 @@ impl Rewriter<'_> {
             self.references.push(RefCheck {
                 table: table.to_owned(),
                 reference,
-                rows,
+                written: Written::Rows(rows),
             });
         }
+    }
+
+    /// The query computing, row by row, what an `INSERT … SELECT` writes into the columns
+    /// at `positions` of its column list: its SELECT, from the original text, projecting
+    /// those values only (order and limit dropped: every row it could insert is checked).
+    pub(crate) fn inserted_by_select(
+        &self,
+        table: &str,
+        reference: &Reference,
+        positions: &[usize],
+    ) -> Result<String, TenancyError> {
+        use sqlparser::ast::{Ident, SelectItem, SetExpr, Statement as Ast};
+        let refused = |why: &str| {
+            self.unsupported(format!(
+                "INSERT … SELECT into `{table}`.({}), which references tenanted table `{}`: {why}",
+                reference.columns().join(", "),
+                reference.target()
+            ))
+        };
+        let Some(Ast::Insert(original)) = &self.original_write else {
+            return Err(refused("internal: the original statement is missing"));
+        };
+        let Some(source) = &original.source else {
+            return Err(refused("internal: the original statement has no source"));
+        };
+        let mut query = (**source).clone();
+        let SetExpr::Select(select) = &mut *query.body else {
+            return Err(refused("insert from one SELECT, not a set operation"));
+        };
+        let mut projection = Vec::with_capacity(positions.len());
+        for (i, p) in positions.iter().enumerate() {
+            let expr = match select.projection.get(*p) {
+                Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => {
+                    e.clone()
+                }
+                _ => return Err(refused("list one value per column")),
+            };
+            projection.push(SelectItem::ExprWithAlias {
+                expr,
+                alias: Ident::new(format!("tenancy_c{i}")),
+            });
+        }
+        select.projection = projection;
+        query.order_by = None;
+        query.limit_clause = None;
+        query.fetch = None;
+        query.locks.clear();
+        Ok(query.to_string())
+    }
+
+    /// The query computing, row by row, what an UPDATE writes with the assignments at
+    /// `indexes`: its values over its own FROM and WHERE, from the original text (order
+    /// and limit dropped: every row it could update is checked).
+    pub(crate) fn updated_values(&self, indexes: &[usize]) -> Result<String, TenancyError> {
+        use sqlparser::ast::{Statement as Ast, UpdateTableFromKind};
+        let Some(Ast::Update(original)) = &self.original_write else {
+            return Err(self.unsupported("internal: the original UPDATE is missing"));
+        };
+        let mut values = Vec::with_capacity(indexes.len());
+        for (i, index) in indexes.iter().enumerate() {
+            let a = original
+                .assignments
+                .get(*index)
+                .ok_or_else(|| self.unsupported("internal: an assignment is missing"))?;
+            values.push(format!("({}) AS tenancy_c{i}", a.value));
+        }
+        let mut from = original.table.to_string();
+        if let Some(
+            UpdateTableFromKind::BeforeSet(tables) | UpdateTableFromKind::AfterSet(tables),
+        ) = &original.from
+        {
+            for t in tables {
+                from.push_str(", ");
+                from.push_str(&t.to_string());
+            }
+        }
+        let mut sql = format!("SELECT {} FROM {from}", values.join(", "));
+        if let Some(selection) = &original.selection {
+            sql.push_str(" WHERE ");
+            sql.push_str(&selection.to_string());
+        }
+        Ok(sql)
+    }
+
+    /// Records a check of values the statement computes: `values` is a query, taken from
+    /// the statement's original text, whose columns `tenancy_c0, tenancy_c1, …` are the
+    /// values written into the reference's columns, row by row.
+    pub(crate) fn record_reference_query(
+        &mut self,
+        table: &str,
+        reference: Reference,
+        values: &str,
+    ) -> Result<(), TenancyError> {
+        let target = self.backend.ident(reference.target()).to_string();
+        let not_null: Vec<String> = (0..reference.columns().len())
+            .map(|i| format!("tenancy_q.tenancy_c{i} IS NOT NULL"))
+            .collect();
+        let same: Vec<String> = reference
+            .target_columns()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "{target}.{} = tenancy_q.tenancy_c{i}",
+                    self.backend.ident(c)
+                )
+            })
+            .collect();
+        let text = format!(
+            "SELECT 1 FROM ({values}) AS tenancy_q WHERE {} AND NOT EXISTS (SELECT 1 FROM {target} WHERE {}) LIMIT 1",
+            not_null.join(" AND "),
+            same.join(" AND ")
+        );
+        let (sql, params) = match self.backend.placeholder_style() {
+            PlaceholderStyle::Numbered => (text, CheckParams::Numbered),
+            PlaceholderStyle::Positional => {
+                // The original `?` are markers carrying their rank: put `?` back, and
+                // bind the values of those ranks in the order they now appear.
+                let mut sql = String::with_capacity(text.len());
+                let mut order = Vec::new();
+                let mut rest = text.as_str();
+                while let Some(at) = rest.find(MARKER) {
+                    sql.push_str(&rest[..at]);
+                    let after = &rest[at + MARKER.len()..];
+                    let index = after
+                        .strip_prefix('o')
+                        .and_then(|t| t.split_once("__"))
+                        .and_then(|(n, tail)| n.parse::<usize>().ok().map(|n| (n, tail)));
+                    let Some((n, tail)) = index else {
+                        return Err(self.unsupported("internal: a marker in a reference check"));
+                    };
+                    order.push(n);
+                    sql.push('?');
+                    rest = tail;
+                }
+                sql.push_str(rest);
+                (sql, CheckParams::Positional(order))
+            }
+        };
+        if sql.contains(MARKER) {
+            return Err(self.unsupported("internal: a marker in a reference check"));
+        }
+        self.references.push(RefCheck {
+            table: table.to_owned(),
+            reference,
+            written: Written::Query { sql, params },
+        });
+        Ok(())
     }
 }
 
@@ -189,11 +357,38 @@ impl RefCheck {
         mode: MatchMode,
         registry: &Registry,
     ) -> Result<Vec<ReferenceCheck>, TenancyError> {
+        let written_rows = match &self.written {
+            Written::Rows(rows) => rows,
+            Written::Query { sql, params } => {
+                let backend = Backend::from_db(db);
+                let template = super::template(backend, mode, sql, key, registry, false)?;
+                let bound: Vec<Value> = match params {
+                    CheckParams::Numbered => values
+                        .get(..template.original_count())
+                        .unwrap_or(values)
+                        .to_vec(),
+                    CheckParams::Positional(order) => order
+                        .iter()
+                        .filter_map(|i| values.get(*i).cloned())
+                        .collect(),
+                };
+                let bound = (!bound.is_empty()).then_some(sea_orm::Values(bound));
+                let (sql, values) = template.bind(bound, key, mode)?;
+                return Ok(vec![ReferenceCheck {
+                    statement: Statement {
+                        sql,
+                        values,
+                        db_backend: db,
+                    },
+                    violation: self.violation(key),
+                }]);
+            }
+        };
         // Rows to check: a NULL bound anywhere in the key references nothing; the same
         // values written twice are checked once.
         let mut rows: Vec<Vec<&RefValue>> = Vec::new();
         let mut seen: Vec<Vec<Effective<'_>>> = Vec::new();
-        'rows: for row in &self.rows {
+        'rows: for row in written_rows {
             let mut effective = Vec::with_capacity(row.len());
             for v in row {
                 effective.push(match v {
@@ -260,18 +455,22 @@ impl RefCheck {
             let statement = super::rewrite_plain(statement, key, mode, registry)?;
             out.push(ReferenceCheck {
                 statement,
-                violation: TenancyError::InvalidTenantAccess {
-                    table: self.table.clone(),
-                    tenant: key.to_string(),
-                    reason: format!(
-                        "({}) must reference a row of `{}` the tenant can see",
-                        self.reference.columns().join(", "),
-                        self.reference.target()
-                    ),
-                },
+                violation: self.violation(key),
             });
         }
         Ok(out)
+    }
+
+    fn violation(&self, key: &DataKey) -> TenancyError {
+        TenancyError::InvalidTenantAccess {
+            table: self.table.clone(),
+            tenant: key.to_string(),
+            reason: format!(
+                "({}) must reference a row of `{}` the tenant can see",
+                self.reference.columns().join(", "),
+                self.reference.target()
+            ),
+        }
     }
 }
 

@@ -34,6 +34,12 @@ pub(crate) struct Rewriter<'a> {
     pub(crate) checks: Vec<Check>,
     /// Foreign-key values the statement writes.
     pub(crate) references: Vec<super::reference::RefCheck>,
+    /// Copies of the INSERT and UPDATE statements being walked, taken before any of their
+    /// parts was restricted: a reference check that must compute the written values
+    /// starts from them. A stack, for writes nested in data-modifying CTEs.
+    pub(crate) pending_writes: Vec<Option<Statement>>,
+    /// The copy of the INSERT or UPDATE being restricted now.
+    pub(crate) original_write: Option<Statement>,
     frames: Vec<Frame>,
     pushed: Vec<usize>,
     cte_bodies: HashMap<*const Query, Vec<Ident>>,
@@ -69,6 +75,8 @@ impl<'a> Rewriter<'a> {
             markers: Markers::default(),
             checks: Vec::new(),
             references: Vec::new(),
+            pending_writes: Vec::new(),
+            original_write: None,
             frames: Vec::new(),
             pushed: Vec::new(),
             cte_bodies: HashMap::new(),
@@ -148,6 +156,20 @@ impl<'a> Rewriter<'a> {
             })
             .collect::<Vec<_>>()
             .join(".")
+    }
+
+    /// Refuses a name the predicate would repeat but the server might read otherwise.
+    pub(crate) fn require_plain_names(&self, idents: &[Ident]) -> Result<(), TenancyError> {
+        match idents
+            .iter()
+            .find(|i| i.quote_style.is_none() && !self.backend.is_plain_identifier(&i.value))
+        {
+            Some(i) => Err(self.unsupported(format!(
+                "`{}` is not a plain identifier on this backend; quote it",
+                i.value
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Resolves a table name, refusing unknown and conflicting tables.
@@ -351,7 +373,30 @@ impl VisitorMut for Rewriter<'_> {
         }
     }
 
+    fn pre_visit_statement(&mut self, statement: &mut Statement) -> ControlFlow<Self::Break> {
+        match statement {
+            // Only an INSERT … SELECT and an UPDATE may need their original text; an
+            // INSERT … VALUES (insert_many) is not copied.
+            Statement::Insert(insert) => {
+                let computed = insert
+                    .source
+                    .as_ref()
+                    .is_some_and(|q| !matches!(*q.body, sqlparser::ast::SetExpr::Values(_)));
+                self.pending_writes
+                    .push(computed.then(|| statement.clone()));
+            }
+            Statement::Update(_) => self.pending_writes.push(Some(statement.clone())),
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_statement(&mut self, statement: &mut Statement) -> ControlFlow<Self::Break> {
+        let original = match statement {
+            Statement::Insert(_) | Statement::Update(_) => self.pending_writes.pop().flatten(),
+            _ => None,
+        };
+        self.original_write = original;
         let result = match statement {
             Statement::Query(_) => Ok(()),
             Statement::Insert(insert) => self.restrict_insert(insert),

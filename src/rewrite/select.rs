@@ -218,6 +218,16 @@ impl Rewriter<'_> {
                         .filter_map(|p| p.as_ident().cloned())
                         .collect(),
                 };
+                if matches!(resolved, Resolved::Tenanted(_)) {
+                    self.require_plain_names(&qualifier)?;
+                    self.require_plain_names(
+                        &name
+                            .0
+                            .iter()
+                            .filter_map(|p| p.as_ident().cloned())
+                            .collect::<Vec<_>>(),
+                    )?;
+                }
                 seen.push(SeenTable {
                     exposed: alias
                         .as_ref()

@@ -89,10 +89,16 @@ impl Rewriter<'_> {
         first: Option<&SeenTable>,
         any_table: bool,
     ) -> Result<(), TenancyError> {
-        // (table written, column, value) for every assignment; a tuple assignment has no
-        // single value per column.
-        let mut written: Vec<(&SeenTable, String, Option<&sqlparser::ast::Expr>)> = Vec::new();
-        for assignment in &update.assignments {
+        // (table written, column, value, assignment) for every assignment; a tuple
+        // assignment has no single value per column.
+        type Write<'s, 'u> = (
+            &'s SeenTable,
+            String,
+            Option<&'u sqlparser::ast::Expr>,
+            usize,
+        );
+        let mut written: Vec<Write<'_, '_>> = Vec::new();
+        for (index, assignment) in update.assignments.iter().enumerate() {
             let (columns, value) = match &assignment.target {
                 AssignmentTarget::ColumnName(c) => (vec![c], Some(&assignment.value)),
                 AssignmentTarget::Tuple(cs) => (cs.iter().collect(), None),
@@ -101,43 +107,58 @@ impl Rewriter<'_> {
                 let (qualifier, column) = self.split_name(column)?;
                 if qualifier.is_none() && any_table {
                     for t in seen {
-                        written.push((t, column.clone(), value));
+                        written.push((t, column.clone(), value, index));
                     }
                 } else if let Some(t) = write_target(seen, qualifier.as_deref(), first) {
-                    written.push((t, column, value));
+                    written.push((t, column, value, index));
                 }
             }
         }
         let mut tables: Vec<&SeenTable> = Vec::new();
-        for (t, _, _) in &written {
+        for (t, ..) in &written {
             if !tables.iter().any(|x| std::ptr::eq(*x, *t)) {
                 tables.push(t);
             }
         }
         for t in tables {
             for reference in self.tenanted_references(&t.name) {
-                let values: Vec<Option<Option<&sqlparser::ast::Expr>>> = reference
+                let found: Vec<Option<&Write<'_, '_>>> = reference
                     .columns()
                     .iter()
                     .map(|c| {
                         written
                             .iter()
-                            .find(|(wt, wc, _)| std::ptr::eq(*wt, t) && wc.eq_ignore_ascii_case(c))
-                            .map(|(_, _, v)| *v)
+                            .find(|(wt, wc, ..)| std::ptr::eq(*wt, t) && wc.eq_ignore_ascii_case(c))
                     })
                     .collect();
-                if values.iter().all(Option::is_none) {
+                if found.iter().all(Option::is_none) {
                     continue;
                 }
-                let mut row = Vec::new();
-                for (c, v) in reference.columns().iter().zip(&values) {
-                    let Some(Some(v)) = v else {
+                let mut values = Vec::new();
+                let mut indexes = Vec::new();
+                for w in &found {
+                    let Some((_, _, Some(value), index)) = w else {
                         return Err(self.partial_reference(&t.table, &reference));
                     };
-                    row.push(self.ref_value(&reference, c, v)?);
+                    values.push(*value);
+                    indexes.push(*index);
                 }
+                // Values and placeholders are checked as values; anything computed, by a
+                // query that computes it over the same rows.
+                let row: Result<Vec<_>, _> = reference
+                    .columns()
+                    .iter()
+                    .zip(&values)
+                    .map(|(c, v)| self.ref_value(&reference, c, v))
+                    .collect();
                 let table = t.table.clone();
-                self.record_reference(&table, reference, vec![row]);
+                match row {
+                    Ok(row) => self.record_reference(&table, reference, vec![row]),
+                    Err(_) => {
+                        let computed = self.updated_values(&indexes)?;
+                        self.record_reference_query(&table, reference, &computed)?;
+                    }
+                }
             }
         }
         Ok(())

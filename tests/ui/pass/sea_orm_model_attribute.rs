@@ -84,4 +84,11 @@ fn main() {
     assert!(registry.is_tenanted("invoice"));
     assert!(registry.is_tenanted("invoice_line"));
     assert!(!registry.is_tenanted("currency"));
+
+    // The relations' foreign key, declared on both sides, is registered once.
+    assert_eq!(
+        registry.references_from("invoice_line"),
+        [sea_orm_tenancy::Reference::new("invoice_line", &["invoice_id"], "invoice", &["id"])]
+    );
+    assert!(registry.references_from("invoice").is_empty());
 }
