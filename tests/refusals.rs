@@ -935,6 +935,11 @@ fn a_table_name_the_server_would_not_read_as_a_name_is_refused() {
     for (backend, sql) in [
         (DbBackend::Postgres, "SELECT id FROM@app.invoice"),
         (DbBackend::MySql, "SELECT id FROM invoice AS @i"),
+        // MySQL reads "invoice" as a string unless sql_mode has ANSI_QUOTES.
+        (
+            DbBackend::MySql,
+            r#"SELECT "id" FROM "invoice" WHERE "id" = 1"#,
+        ),
     ] {
         if let Err(e) = sea_orm_tenancy::rewrite::rewrite_unprepared(
             sql,

@@ -144,6 +144,17 @@ impl Backend {
         start && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii())
     }
 
+    /// Whether a name quoted with `quote` is certainly a name. MySQL reads `"x"` as a
+    /// string unless `sql_mode` has `ANSI_QUOTES`, while sqlparser reads it as a name: a
+    /// tenanted table's name so quoted is refused there.
+    pub(crate) fn is_name_quote(self, quote: char) -> bool {
+        match self {
+            Backend::MySql => quote == '`',
+            Backend::Postgres => quote == '"',
+            Backend::Sqlite => quote == '"' || quote == '`' || quote == '[',
+        }
+    }
+
     /// A quoted identifier.
     pub(crate) fn ident(self, name: &str) -> Ident {
         match self {

@@ -160,16 +160,24 @@ impl<'a> Rewriter<'a> {
 
     /// Refuses a name the predicate would repeat but the server might read otherwise.
     pub(crate) fn require_plain_names(&self, idents: &[Ident]) -> Result<(), TenancyError> {
-        match idents
-            .iter()
-            .find(|i| i.quote_style.is_none() && !self.backend.is_plain_identifier(&i.value))
-        {
-            Some(i) => Err(self.unsupported(format!(
-                "`{}` is not a plain identifier on this backend; quote it",
-                i.value
-            ))),
-            None => Ok(()),
+        for i in idents {
+            match i.quote_style {
+                None if !self.backend.is_plain_identifier(&i.value) => {
+                    return Err(self.unsupported(format!(
+                        "`{}` is not a plain identifier on this backend; quote it",
+                        i.value
+                    )));
+                }
+                Some(q) if !self.backend.is_name_quote(q) => {
+                    return Err(self.unsupported(format!(
+                        "`{}` is quoted with {q}, which this backend may read as a string; quote names with backticks",
+                        i.value
+                    )));
+                }
+                _ => {}
+            }
         }
+        Ok(())
     }
 
     /// Resolves a table name, refusing unknown and conflicting tables.
