@@ -940,6 +940,9 @@ fn a_table_name_the_server_would_not_read_as_a_name_is_refused() {
             DbBackend::MySql,
             r#"SELECT "id" FROM "invoice" WHERE "id" = 1"#,
         ),
+        // `true."data_key"` is not a column reference.
+        (DbBackend::Postgres, "SELECT *YEARS FROM invoice true"),
+        (DbBackend::Sqlite, "SELECT * FROM invoice AS true"),
     ] {
         if let Err(e) = sea_orm_tenancy::rewrite::rewrite_unprepared(
             sql,

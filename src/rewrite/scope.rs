@@ -177,6 +177,25 @@ impl<'a> Rewriter<'a> {
                 _ => {}
             }
         }
+        // The predicate writes `<qualifier>.<column>`: it must read back as that column
+        // (an unquoted `true` or `current_user` would not).
+        if !idents.is_empty() {
+            let mut parts = idents.to_vec();
+            parts.push(self.backend.ident("k"));
+            let text = Expr::CompoundIdentifier(parts).to_string();
+            let same = super::parse_expr_template(self.backend, &text)
+                .is_some_and(|e| matches!(e, Expr::CompoundIdentifier(_)) && e.to_string() == text);
+            if !same {
+                return Err(self.unsupported(format!(
+                    "the table name or alias `{}` does not read back as a name in `{text}`; quote it",
+                    idents
+                        .iter()
+                        .map(|i| i.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                )));
+            }
+        }
         Ok(())
     }
 
