@@ -15,15 +15,9 @@ macro_rules! forward_traits {
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
-                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
-                let out = self.scope.rewrite(stmt)?;
                 self.scope
-                    .check_references(&self.inner, out.reference_checks)
-                    .await?;
-                self.inner
-                    .execute_raw(out.statement)
+                    .forward(&self.inner, stmt, |s| self.inner.execute_raw(s))
                     .await
-                    .map_err(|e| self.scope.sanitize(backend, e))
             }
 
             async fn execute_unprepared(
@@ -45,30 +39,18 @@ macro_rules! forward_traits {
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
-                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
-                let out = self.scope.rewrite(stmt)?;
                 self.scope
-                    .check_references(&self.inner, out.reference_checks)
-                    .await?;
-                self.inner
-                    .query_one_raw(out.statement)
+                    .forward(&self.inner, stmt, |s| self.inner.query_one_raw(s))
                     .await
-                    .map_err(|e| self.scope.sanitize(backend, e))
             }
 
             async fn query_all_raw(
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
-                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
-                let out = self.scope.rewrite(stmt)?;
                 self.scope
-                    .check_references(&self.inner, out.reference_checks)
-                    .await?;
-                self.inner
-                    .query_all_raw(out.statement)
+                    .forward(&self.inner, stmt, |s| self.inner.query_all_raw(s))
                     .await
-                    .map_err(|e| self.scope.sanitize(backend, e))
             }
 
             fn support_returning(&self) -> bool {
@@ -97,17 +79,10 @@ macro_rules! forward_traits {
                         + Send,
                 >,
             > {
-                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
-                Box::pin(async move {
-                    let out = self.scope.rewrite(stmt)?;
+                Box::pin(
                     self.scope
-                        .check_references(&self.inner, out.reference_checks)
-                        .await?;
-                    self.inner
-                        .stream_raw(out.statement)
-                        .await
-                        .map_err(|e| self.scope.sanitize(backend, e))
-                })
+                        .forward(&self.inner, stmt, |s| self.inner.stream_raw(s)),
+                )
             }
         }
 

@@ -51,6 +51,27 @@ impl Scope {
         Ok(out)
     }
 
+    /// Rewrites `stmt`, runs its reference checks on `conn`, then `run`s it there; a
+    /// database error comes back sanitized. What every forwarded method does.
+    pub(crate) async fn forward<'c, C, T, F, Fut>(
+        &self,
+        conn: &'c C,
+        stmt: Statement,
+        run: F,
+    ) -> Result<T, DbErr>
+    where
+        C: ConnectionTrait,
+        F: FnOnce(Statement) -> Fut,
+        Fut: std::future::Future<Output = Result<T, DbErr>> + 'c,
+    {
+        let backend = conn.get_database_backend();
+        let out = self.rewrite(stmt)?;
+        self.check_references(conn, out.reference_checks).await?;
+        run(out.statement)
+            .await
+            .map_err(|e| self.sanitize(backend, e))
+    }
+
     /// Runs the reference checks of a write on `conn`, before the write: the first that
     /// returns a row fails it with its violation, and nothing is written.
     pub(crate) async fn check_references<C: ConnectionTrait>(

@@ -15,8 +15,10 @@ use sqlparser::ast::{
 };
 
 use super::params::TenantSlot;
+use super::reference::RefValue;
 use super::scope::{Rewriter, and_all};
 use crate::TenancyError;
+use crate::registry::Reference;
 use crate::registry::Resolved;
 
 fn last_ident(name: &ObjectName) -> Option<&Ident> {
@@ -144,23 +146,14 @@ impl Rewriter<'_> {
                     reference.target()
                 )));
             }
-            let mut rows: Vec<Vec<super::reference::RefValue>> = Vec::new();
+            let mut rows: Vec<Vec<RefValue>> = Vec::new();
             if insert.source.is_none() {
                 // MySQL `INSERT … SET col = value`.
                 let values: Vec<Option<Expr>> = columns
                     .iter()
                     .map(|c| assigned(&insert.assignments, c))
                     .collect();
-                if values.iter().any(Option::is_some) {
-                    let mut row = Vec::new();
-                    for (c, v) in columns.iter().zip(&values) {
-                        let Some(v) = v else {
-                            return Err(self.partial_reference(table, &reference));
-                        };
-                        row.push(self.ref_value(&reference, c, v)?);
-                    }
-                    rows.push(row);
-                }
+                rows.extend(self.assigned_row(table, &reference, &values)?);
             } else {
                 let positions: Vec<Option<usize>> = columns.iter().map(|c| position(c)).collect();
                 if positions.iter().any(Option::is_some) {
@@ -207,19 +200,31 @@ impl Rewriter<'_> {
             if upsert.iter().any(|a| matches!(&a.target, AssignmentTarget::Tuple(cs) if cs.iter().any(|c| last_ident(c).is_some_and(|i| columns.iter().any(|k| i.value.eq_ignore_ascii_case(k)))))) {
                 return Err(self.partial_reference(table, &reference));
             }
-            if values.iter().any(Option::is_some) {
-                let mut row = Vec::new();
-                for (c, v) in columns.iter().zip(&values) {
-                    let Some(v) = v else {
-                        return Err(self.partial_reference(table, &reference));
-                    };
-                    row.push(self.ref_value(&reference, c, v)?);
-                }
-                rows.push(row);
-            }
+            rows.extend(self.assigned_row(table, &reference, &values)?);
             self.record_reference(table, reference, rows);
         }
         Ok(())
+    }
+
+    /// The row an assignment list writes into `reference`'s columns (`values`, in their
+    /// order): none when it sets none of them, refused when it sets only some.
+    fn assigned_row(
+        &self,
+        table: &str,
+        reference: &Reference,
+        values: &[Option<Expr>],
+    ) -> Result<Option<Vec<RefValue>>, TenancyError> {
+        if values.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let mut row = Vec::with_capacity(values.len());
+        for (c, v) in reference.columns().iter().zip(values) {
+            let Some(v) = v else {
+                return Err(self.partial_reference(table, reference));
+            };
+            row.push(self.ref_value(reference, c, v)?);
+        }
+        Ok(Some(row))
     }
 
     fn assigns_column(&self, a: &Assignment, column: &str) -> Result<bool, TenancyError> {
