@@ -943,6 +943,11 @@ fn a_table_name_the_server_would_not_read_as_a_name_is_refused() {
         // `true."data_key"` is not a column reference.
         (DbBackend::Postgres, "SELECT *YEARS FROM invoice true"),
         (DbBackend::Sqlite, "SELECT * FROM invoice AS true"),
+        // A string where MySQL wants a column, written again inside IF(…).
+        (
+            DbBackend::MySql,
+            "INSERT INTO invoice (id) VALUES (1) ON DUPLICATE KEY UPDATE '2I'.y0 = 1",
+        ),
     ] {
         if let Err(e) = sea_orm_tenancy::rewrite::rewrite_unprepared(
             sql,

@@ -91,13 +91,17 @@ impl Rewriter<'_> {
                             self.unsupported("tuple assignments in ON DUPLICATE KEY UPDATE")
                         );
                     };
-                    let current = Expr::CompoundIdentifier(
-                        target
-                            .0
-                            .iter()
-                            .filter_map(|p| p.as_ident().cloned())
-                            .collect(),
-                    );
+                    // The target is written again as the value kept for another
+                    // tenant's row: it must read back as the same column.
+                    let parts: Option<Vec<Ident>> =
+                        target.0.iter().map(|p| p.as_ident().cloned()).collect();
+                    let Some(parts) = parts else {
+                        return Err(self.unsupported(format!(
+                            "ON DUPLICATE KEY UPDATE target `{target}` is not a column name"
+                        )));
+                    };
+                    self.require_plain_names(&parts)?;
+                    let current = Expr::CompoundIdentifier(parts);
                     let pred = self.predicate(&exposed, column);
                     let value =
                         std::mem::replace(&mut a.value, Expr::value(sqlparser::ast::Value::Null));
