@@ -401,7 +401,17 @@ fn mysql_and_chain_hazard(expr: &Expr) -> bool {
                 || mysql_and_chain_hazard(left)
                 || mysql_and_chain_hazard(right)
         }
-        Expr::Nested(inner) => mysql_and_chain_hazard(inner),
+        // A `||` inside parentheses stays there: it only matters when a guard shares
+        // the parentheses (`conjuncts` looks through them). Guards on MySQL compare
+        // `COLLATE utf8mb4_bin`; a user condition that does too is only more suspect.
+        Expr::Nested(inner) => {
+            let mut parts = Vec::new();
+            conjuncts(inner, &mut parts);
+            parts
+                .iter()
+                .any(|c| c.to_string().contains("COLLATE utf8mb4_bin"))
+                && mysql_and_chain_hazard(inner)
+        }
         _ => false,
     }
 }
