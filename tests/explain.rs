@@ -17,14 +17,11 @@
 
 mod common;
 
-use std::panic::{AssertUnwindSafe, resume_unwind};
-
-use futures_util::FutureExt;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use sea_orm_tenancy::rewrite::rewrite_unprepared;
 use sea_orm_tenancy::{DataKey, MatchMode, Registry};
 
-use common::{Backend, TestDb};
+use common::Backend;
 
 const INDEX: &str = "item_data_key_idx";
 
@@ -121,25 +118,16 @@ async fn with_table<F>(backend: Backend, test: &str, collation: Option<&str>, ch
 where
     F: AsyncFnOnce(&DatabaseConnection),
 {
-    let Some(db) = TestDb::create(backend, test).await else {
-        return;
-    };
-    let outcome = AssertUnwindSafe(async {
-        for statement in ddl(db.pool.get_database_backend(), collation) {
-            db.pool
-                .execute_unprepared(&statement)
+    common::on_fresh_database(backend, test, async |pool| {
+        for statement in ddl(pool.get_database_backend(), collation) {
+            pool.execute_unprepared(&statement)
                 .await
                 .unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
-        fill(&db.pool).await;
-        check(&db.pool).await;
+        fill(pool).await;
+        check(pool).await;
     })
-    .catch_unwind()
     .await;
-    db.destroy().await;
-    if let Err(panic) = outcome {
-        resume_unwind(panic);
-    }
 }
 
 /// The collation the crate recommends for the DataKey column.

@@ -1175,9 +1175,8 @@ fn fail(what: &str, ctx: &Ctx, input: &str, output: &str, v: &Violation) {
     );
 }
 
-/// Rewrites `sql` unprepared for `ctx`, and checks what is accepted. Returns the output.
-pub fn unprepared_case(ctx: &Ctx, sql: &str) -> Option<String> {
-    let result = rewrite_unprepared_checked(sql, ctx.backend, &ctx.key, ctx.mode, registry());
+/// Prints a rewrite under `TENANCY_FUZZ_TRACE=1`.
+fn trace_rewrite<T: std::fmt::Debug>(ctx: &Ctx, sql: &str, result: &T) {
     if trace() {
         eprintln!(
             "[{:?} {:?} {}] {sql:?} -> {result:?}",
@@ -1186,6 +1185,12 @@ pub fn unprepared_case(ctx: &Ctx, sql: &str) -> Option<String> {
             ctx.key.as_str()
         );
     }
+}
+
+/// Rewrites `sql` unprepared for `ctx`, and checks what is accepted. Returns the output.
+pub fn unprepared_case(ctx: &Ctx, sql: &str) -> Option<String> {
+    let result = rewrite_unprepared_checked(sql, ctx.backend, &ctx.key, ctx.mode, registry());
+    trace_rewrite(ctx, sql, &result);
     let out = result.ok()?;
     if let Err(v) = check_output(ctx, &out.statement) {
         fail("rewrite_unprepared", ctx, sql, &out.statement, &v);
@@ -1226,14 +1231,7 @@ fn check_references(ctx: &Ctx, sql: &str, checks: &[ReferenceCheck]) {
 pub fn prepared_case(ctx: &Ctx, sql: &str, values: Vec<Value>) -> Option<(String, Vec<Value>)> {
     let stmt = SeaStatement::from_sql_and_values(ctx.backend, sql, values);
     let result = rewrite_checked(stmt, &ctx.key, ctx.mode, registry());
-    if trace() {
-        eprintln!(
-            "[{:?} {:?} {}] {sql:?} -> {result:?}",
-            ctx.backend,
-            ctx.mode,
-            ctx.key.as_str()
-        );
-    }
+    trace_rewrite(ctx, sql, &result);
     let out = result.ok()?;
     check_references(ctx, sql, &out.reference_checks);
     let out = out.statement;

@@ -379,16 +379,24 @@ pub async fn run<F>(backend: Backend, test: &str, scenario: F)
 where
     F: AsyncFnOnce(&DatabaseConnection),
 {
+    on_fresh_database(backend, test, async |pool| {
+        create_tables(pool).await;
+        seed(pool).await;
+        scenario(pool).await;
+    })
+    .await;
+}
+
+/// Runs `body` on a fresh, empty database of `backend`, then drops the database, whether
+/// `body` passed or panicked. Skips (or fails) like [`run`].
+pub async fn on_fresh_database<F>(backend: Backend, test: &str, body: F)
+where
+    F: AsyncFnOnce(&DatabaseConnection),
+{
     let Some(db) = TestDb::create(backend, test).await else {
         return;
     };
-    let outcome = AssertUnwindSafe(async {
-        create_tables(&db.pool).await;
-        seed(&db.pool).await;
-        scenario(&db.pool).await;
-    })
-    .catch_unwind()
-    .await;
+    let outcome = AssertUnwindSafe(body(&db.pool)).catch_unwind().await;
     db.destroy().await;
     if let Err(panic) = outcome {
         resume_unwind(panic);
