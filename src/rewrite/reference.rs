@@ -386,22 +386,29 @@ impl RefCheck {
         };
         // Rows to check: a NULL bound anywhere in the key references nothing; the same
         // values written twice are checked once.
+        // Keyed by what the database will compare (`Value` is not `Hash`; its `Debug`
+        // names the type and the value), so that a long `insert_many` stays linear.
         let mut rows: Vec<Vec<&RefValue>> = Vec::new();
-        let mut seen: Vec<Vec<Effective<'_>>> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         'rows: for row in written_rows {
-            let mut effective = Vec::with_capacity(row.len());
+            let mut key = String::new();
             for v in row {
-                effective.push(match v {
+                match v {
                     RefValue::Param(i) => match values.get(*i) {
-                        Some(bound) if !is_null_value(bound) => Effective::Bound(bound),
+                        Some(bound) if !is_null_value(bound) => {
+                            key.push_str(&format!("b{bound:?}\u{0}"));
+                        }
                         _ => continue 'rows,
                     },
-                    RefValue::Sql(text) => Effective::Sql(text),
+                    RefValue::Sql(text) => {
+                        key.push('s');
+                        key.push_str(text);
+                        key.push('\u{0}');
+                    }
                     RefValue::Unchecked => continue 'rows,
-                });
+                }
             }
-            if !seen.contains(&effective) {
-                seen.push(effective);
+            if seen.insert(key) {
                 rows.push(row.iter().collect());
             }
         }
@@ -472,13 +479,6 @@ impl RefCheck {
             ),
         }
     }
-}
-
-/// A written value as the database will see it.
-#[derive(PartialEq)]
-enum Effective<'a> {
-    Bound(&'a Value),
-    Sql(&'a str),
 }
 
 /// Every `Value` variant holds an `Option`; `None` is SQL NULL.
