@@ -64,6 +64,36 @@
 //! # }
 //! ```
 //!
+//! ## The DataKey column: collation and index
+//!
+//! The tenant predicate compares the DataKey bytewise, whatever the column's collation:
+//! prefix matching is the byte range `key <= data_key < upper_bound`, and a case- or
+//! punctuation-insensitive collation would let `a.` match `A.` or order `.` and `/`
+//! differently. It is written `data_key COLLATE "C" >= $1` on PostgreSQL,
+//! `data_key COLLATE BINARY >= ?` on SQLite and `data_key >= ? COLLATE utf8mb4_bin` on
+//! MariaDB/MySQL. An index serves it only when the column itself has that collation, so
+//! declare the column and index it (with the columns your lists sort by):
+//!
+//! | backend | column | index |
+//! |---|---|---|
+//! | PostgreSQL | `data_key VARCHAR(255) COLLATE "C" NOT NULL` | `CREATE INDEX … ON t (data_key, id)` |
+//! | MariaDB/MySQL | `data_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL` | the same |
+//! | SQLite | `data_key TEXT NOT NULL` (BINARY is the default) | the same |
+//!
+//! In any other collation the predicate stays correct and no index serves it. The
+//! repository's `tests/explain.rs` checks both with each backend's EXPLAIN.
+//!
+//! ```
+//! use sea_orm::{DbBackend, Statement};
+//! use sea_orm_tenancy::{DataKey, MatchMode, Registry, rewrite::rewrite};
+//!
+//! let registry = Registry::builder().tenanted("item", "data_key").build();
+//! let stmt = Statement::from_string(DbBackend::MySql, "SELECT id FROM item");
+//! let out = rewrite(stmt, &DataKey::new("1.")?, MatchMode::Exact, &registry)?;
+//! assert_eq!(out.sql, "SELECT id FROM item WHERE item.`data_key` = ? COLLATE utf8mb4_bin");
+//! # Ok::<(), sea_orm_tenancy::TenancyError>(())
+//! ```
+//!
 //! ## Features
 //!
 //! | feature | default | what it adds |

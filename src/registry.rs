@@ -460,7 +460,9 @@ impl RegistryBuilder {
     }
 
     /// How many rewritten statement templates to keep (default
-    /// [`DEFAULT_CACHE_CAPACITY`]). The cache key never contains the tenant.
+    /// [`DEFAULT_CACHE_CAPACITY`]). The cache key never contains the tenant. `0` turns
+    /// the cache off: every statement is parsed and rewritten afresh (what the cold
+    /// benchmarks measure).
     ///
     /// ```
     /// # use sea_orm_tenancy::Registry;

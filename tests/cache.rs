@@ -7,20 +7,43 @@ use sea_orm_tenancy::rewrite::rewrite;
 use sea_orm_tenancy::{DataKey, MatchMode, Registry};
 
 #[test]
-fn ten_thousand_tenants_running_one_query_share_one_template() {
+fn ten_thousand_tenants_running_the_same_queries_share_one_template_per_query() {
     let registry = Registry::builder().tenanted("invoice", "data_key").build();
-    for t in 0..10_000 {
-        let key = DataKey::new(format!("{}.{}.", t % 100, t)).expect("key");
-        let stmt = Statement::from_sql_and_values(
-            DbBackend::Postgres,
+    // A find by id, a list, an insert and an update, as a tenant's request would run.
+    let queries: [(&str, Vec<sea_orm::Value>); 4] = [
+        (
             r#"SELECT "id" FROM "invoice" WHERE "id" = $1"#,
-            [1.into()],
-        );
-        let out = rewrite(stmt, &key, MatchMode::Prefix, &registry).expect("rewritten");
-        let values = out.values.expect("values").0;
-        assert_eq!(values[1], sea_orm::Value::from(key.as_str()));
+            vec![1.into()],
+        ),
+        (
+            r#"SELECT "id" FROM "invoice" WHERE "amount" > $1 LIMIT $2"#,
+            vec![10.into(), 50u64.into()],
+        ),
+        (
+            r#"INSERT INTO "invoice" ("number") VALUES ($1)"#,
+            vec!["N-1".into()],
+        ),
+        (
+            r#"UPDATE "invoice" SET "amount" = $1 WHERE "id" = $2"#,
+            vec![5.into(), 1.into()],
+        ),
+    ];
+    // 10,000 tenants in three levels, up to `99.99.`.
+    for t in 0..10_000 {
+        let key = DataKey::new(format!("{}.{}.", t % 100, t / 100)).expect("key");
+        for (sql, values) in &queries {
+            let stmt = Statement::from_sql_and_values(DbBackend::Postgres, *sql, values.clone());
+            let out = rewrite(stmt, &key, MatchMode::Prefix, &registry).expect("rewritten");
+            let bound = out.values.expect("values").0;
+            // The tenant travels in the values, never in the cached text.
+            assert!(
+                bound.contains(&sea_orm::Value::from(key.as_str())),
+                "{bound:?}"
+            );
+            assert!(!out.sql.contains(key.as_str()), "{}", out.sql);
+        }
     }
-    assert_eq!(registry.cached_templates(), 1);
+    assert_eq!(registry.cached_templates(), queries.len());
 }
 
 #[test]
@@ -64,5 +87,20 @@ fn refused_statements_are_not_cached() {
     let key = DataKey::new("1.").expect("key");
     let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT * FROM nowhere");
     assert!(rewrite(stmt, &key, MatchMode::Prefix, &registry).is_err());
+    assert_eq!(registry.cached_templates(), 0);
+}
+
+#[test]
+fn a_capacity_of_zero_keeps_nothing_and_still_rewrites() {
+    let registry = Registry::builder()
+        .tenanted("invoice", "data_key")
+        .cache_capacity(0)
+        .build();
+    let key = DataKey::new("1.").expect("key");
+    for _ in 0..3 {
+        let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT id FROM invoice");
+        let out = rewrite(stmt, &key, MatchMode::Exact, &registry).expect("rewritten");
+        assert!(out.sql.contains("data_key"), "{}", out.sql);
+    }
     assert_eq!(registry.cached_templates(), 0);
 }

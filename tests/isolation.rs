@@ -1877,7 +1877,7 @@ fn mysql_share_lock_is_kept_after_the_tenant_predicate() {
     let out = rewrite(stmt, &key, MatchMode::Exact, &registry).expect("rewrite");
     assert!(
         out.sql.ends_with(
-            "WHERE `invoice`.`id` = ? AND `invoice`.`data_key` COLLATE utf8mb4_bin = ? \
+            "WHERE `invoice`.`id` = ? AND `invoice`.`data_key` = ? COLLATE utf8mb4_bin \
              LOCK IN SHARE MODE"
         ),
         "{}",

@@ -18,6 +18,8 @@
 //! parentheses), `Q.c COLLATE <bytewise> = 'key'` in `Exact` mode, or both
 //! `Q.c COLLATE <bytewise> >= 'key'` and `Q.c COLLATE <bytewise> < 'upper'` in `Prefix`
 //! mode. `<bytewise>` is `"C"` on PostgreSQL, `utf8mb4_bin` on MySQL, `BINARY` on SQLite.
+//! On MySQL the collation may instead sit on the value (`Q.c >= 'key' COLLATE
+//! utf8mb4_bin`): an explicit collation on either side decides the comparison.
 //!
 //! 1. **Reads.** Every `TableFactor::Table` naming a tenanted table, in a `SELECT`
 //!    (any query: top level, CTE body, derived table, subquery in any clause, set
@@ -505,10 +507,11 @@ impl Checker<'_> {
         })
     }
 
-    /// Whether `col` is `qualifier.column`, compared bytewise.
-    fn is_key_column(&self, expr: &Expr, qualifier: &[Ident], column: &str) -> bool {
+    /// Whether `expr` is `inner COLLATE <the backend's bytewise collation>`; gives
+    /// `inner`.
+    fn bytewise<'e>(&self, expr: &'e Expr) -> Option<&'e Expr> {
         let Expr::Collate { expr, collation } = expr else {
-            return false;
+            return None;
         };
         let coll = last_part(collation);
         let coll_ok = match self.ctx.backend {
@@ -516,11 +519,34 @@ impl Checker<'_> {
             DbBackend::MySql => coll.eq_ignore_ascii_case("utf8mb4_bin"),
             _ => coll.eq_ignore_ascii_case("BINARY"),
         };
-        if !coll_ok {
-            return false;
+        coll_ok.then_some(&**expr)
+    }
+
+    /// Whether `left op right` compares `qualifier.column` bytewise with the literal
+    /// `value`: `col COLLATE <bytewise> op 'value'`, or on MySQL, where an explicit
+    /// collation on either side decides, `col op 'value' COLLATE utf8mb4_bin`.
+    fn is_bytewise_guard(
+        &self,
+        left: &Expr,
+        right: &Expr,
+        qualifier: &[Ident],
+        column: &str,
+        value: &str,
+    ) -> bool {
+        if let Some(col) = self.bytewise(left) {
+            return self.is_key_column(col, qualifier, column) && Self::is_literal(right, value);
         }
+        self.ctx.backend == DbBackend::MySql
+            && self.is_key_column(left, qualifier, column)
+            && self
+                .bytewise(right)
+                .is_some_and(|v| Self::is_literal(v, value))
+    }
+
+    /// Whether `expr` is the column `qualifier.column`.
+    fn is_key_column(&self, expr: &Expr, qualifier: &[Ident], column: &str) -> bool {
         let owned: Vec<Ident>;
-        let parts: &[Ident] = match &**expr {
+        let parts: &[Ident] = match expr {
             Expr::CompoundIdentifier(parts) => parts,
             // A qualifier in quotes that sqlparser reads as a string: `"i".x` on MySQL,
             // `'i'.x` anywhere (a string alias). The server reads the column x of `i`
@@ -578,9 +604,7 @@ impl Checker<'_> {
         let has = |op: BinaryOperator, value: &str| {
             cs.iter().any(|c| {
                 matches!(c, Expr::BinaryOp { left, op: o, right }
-                    if *o == op
-                        && self.is_key_column(left, qualifier, column)
-                        && Self::is_literal(right, value))
+                    if *o == op && self.is_bytewise_guard(left, right, qualifier, column, value))
             })
         };
         match self.ctx.mode {

@@ -43,13 +43,14 @@ impl Equivalent<Key> for KeyRef<'_> {
 
 /// The template cache of one [`Registry`](crate::Registry).
 pub(crate) struct TemplateCache {
-    inner: quick_cache::sync::Cache<Key, Arc<Template>>,
+    /// `None` when the capacity is 0: nothing is kept.
+    inner: Option<quick_cache::sync::Cache<Key, Arc<Template>>>,
 }
 
 impl std::fmt::Debug for TemplateCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TemplateCache")
-            .field("len", &self.inner.len())
+            .field("len", &self.len())
             .finish()
     }
 }
@@ -57,25 +58,27 @@ impl std::fmt::Debug for TemplateCache {
 impl TemplateCache {
     pub(crate) fn new(capacity: usize) -> Self {
         TemplateCache {
-            inner: quick_cache::sync::Cache::new(capacity.max(1)),
+            inner: (capacity > 0).then(|| quick_cache::sync::Cache::new(capacity)),
         }
     }
 
     pub(crate) fn get(&self, key: KeyRef<'_>) -> Option<Arc<Template>> {
-        self.inner.get(&key)
+        self.inner.as_ref()?.get(&key)
     }
 
     pub(crate) fn insert(&self, key: KeyRef<'_>, template: Arc<Template>) {
-        self.inner.insert(
-            Key {
-                flavour: key.flavour,
-                sql: key.sql.to_owned(),
-            },
-            template,
-        );
+        if let Some(inner) = &self.inner {
+            inner.insert(
+                Key {
+                    flavour: key.flavour,
+                    sql: key.sql.to_owned(),
+                },
+                template,
+            );
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.inner.len()
+        self.inner.as_ref().map_or(0, quick_cache::sync::Cache::len)
     }
 }

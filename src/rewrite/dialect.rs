@@ -3,7 +3,7 @@
 //! string literals and the functions refused on each backend.
 
 use sea_orm::DbBackend;
-use sqlparser::ast::{Expr, Ident, ObjectName};
+use sqlparser::ast::{BinaryOperator, Expr, Ident, ObjectName};
 use sqlparser::dialect::{
     Dialect as ParserDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect,
 };
@@ -163,21 +163,35 @@ impl Backend {
         }
     }
 
-    /// The DataKey column, compared bytewise. Prefix matching is a range in byte order
+    /// `column op value`, compared bytewise. Prefix matching is a range in byte order
     /// (`key <= column < upper_bound`), so the comparison must not use a case- or
-    /// punctuation-insensitive collation. With the column itself in that collation (C on
-    /// PostgreSQL, `utf8mb4_bin` on MariaDB/MySQL, BINARY on SQLite) the index serves it.
-    pub(crate) fn bytewise(self, column: Expr) -> Expr {
-        // Equality too: a nondeterministic (case-insensitive) collation would let `a.`
-        // match `A.`.
-        let collation = match self {
-            Backend::Postgres => Ident::with_quote('"', "C"),
-            Backend::MySql => Ident::new("utf8mb4_bin"),
-            Backend::Sqlite => Ident::new("BINARY"),
+    /// punctuation-insensitive collation; equality neither, or `a.` would match `A.`.
+    ///
+    /// PostgreSQL and SQLite take the collation on the column (`col COLLATE "C" >= $1`).
+    /// MariaDB/MySQL take it on the value (`col >= ? COLLATE utf8mb4_bin`): an explicit
+    /// collation on either side decides the comparison, but MariaDB only serves it from
+    /// the column's index when the column is left bare. With the column itself in that
+    /// collation (C, `utf8mb4_bin`, BINARY) the index serves the predicate.
+    pub(crate) fn compare_bytewise(self, column: Expr, op: BinaryOperator, value: Expr) -> Expr {
+        let collate = |expr: Expr| {
+            let collation = match self {
+                Backend::Postgres => Ident::with_quote('"', "C"),
+                Backend::MySql => Ident::new("utf8mb4_bin"),
+                Backend::Sqlite => Ident::new("BINARY"),
+            };
+            Expr::Collate {
+                expr: Box::new(expr),
+                collation: ObjectName::from(vec![collation]),
+            }
         };
-        Expr::Collate {
-            expr: Box::new(column),
-            collation: ObjectName::from(vec![collation]),
+        let (left, right) = match self {
+            Backend::MySql => (column, collate(value)),
+            Backend::Postgres | Backend::Sqlite => (collate(column), value),
+        };
+        Expr::BinaryOp {
+            left: Box::new(left),
+            op,
+            right: Box::new(right),
         }
     }
 

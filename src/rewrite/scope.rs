@@ -178,8 +178,17 @@ impl<'a> Rewriter<'a> {
             }
         }
         // The predicate writes `<qualifier>.<column>`: it must read back as that column
-        // (an unquoted `true` or `current_user` would not).
-        if !idents.is_empty() {
+        // (an unquoted `true` or `current_user` would not). A name in the backend's own
+        // quotes, made of letters, digits and `_` only (what SeaORM writes), certainly
+        // does, and skips the parse.
+        let certainly_a_name = |i: &Ident| {
+            i.quote_style.is_some()
+                && !i.value.is_empty()
+                && i.value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        if !idents.iter().all(certainly_a_name) {
             let mut parts = idents.to_vec();
             parts.push(self.backend.ident("k"));
             let text = Expr::CompoundIdentifier(parts).to_string();
@@ -218,23 +227,17 @@ impl<'a> Rewriter<'a> {
 
     /// The tenant predicate on the DataKey column of the table exposed as `qualifier`.
     pub(crate) fn predicate(&mut self, qualifier: &[Ident], column: &str) -> Expr {
-        match self.mode {
-            MatchMode::Exact => Expr::BinaryOp {
-                left: Box::new(self.backend.bytewise(self.key_column(qualifier, column))),
-                op: sqlparser::ast::BinaryOperator::Eq,
-                right: Box::new(self.markers.tenant(TenantSlot::Key)),
-            },
+        use sqlparser::ast::BinaryOperator;
+        let (backend, mode) = (self.backend, self.mode);
+        let mut compare = |op, slot| {
+            let value = self.markers.tenant(slot);
+            backend.compare_bytewise(self.key_column(qualifier, column), op, value)
+        };
+        match mode {
+            MatchMode::Exact => compare(BinaryOperator::Eq, TenantSlot::Key),
             MatchMode::Prefix => {
-                let lower = Expr::BinaryOp {
-                    left: Box::new(self.backend.bytewise(self.key_column(qualifier, column))),
-                    op: sqlparser::ast::BinaryOperator::GtEq,
-                    right: Box::new(self.markers.tenant(TenantSlot::Key)),
-                };
-                let upper = Expr::BinaryOp {
-                    left: Box::new(self.backend.bytewise(self.key_column(qualifier, column))),
-                    op: sqlparser::ast::BinaryOperator::Lt,
-                    right: Box::new(self.markers.tenant(TenantSlot::Upper)),
-                };
+                let lower = compare(BinaryOperator::GtEq, TenantSlot::Key);
+                let upper = compare(BinaryOperator::Lt, TenantSlot::Upper);
                 and(lower, upper)
             }
         }

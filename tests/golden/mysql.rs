@@ -14,7 +14,7 @@ fn tenant_values_land_before_limit_and_offset_values() {
         MySql,
         "SELECT `invoice`.`id` FROM `invoice` WHERE `invoice`.`id` = ? LIMIT ? OFFSET ?",
         &format!(
-            "SELECT `invoice`.`id` FROM `invoice` WHERE `invoice`.`id` = ? AND `invoice`.`data_key` {B} >= ? AND `invoice`.`data_key` {B} < ? LIMIT ? OFFSET ?"
+            "SELECT `invoice`.`id` FROM `invoice` WHERE `invoice`.`id` = ? AND `invoice`.`data_key` >= ? {B} AND `invoice`.`data_key` < ? {B} LIMIT ? OFFSET ?"
         ),
     );
     assert_eq!(shown(&v), ["0", "1.4.", "1.4/", "1", "2"]);
@@ -26,7 +26,7 @@ fn values_of_a_left_join_are_placed_before_the_where_values() {
         MySql,
         "SELECT i.id FROM invoice i LEFT JOIN customer c ON c.id = i.customer_id AND c.rank > ? WHERE i.amount > ?",
         &format!(
-            "SELECT i.id FROM invoice i LEFT JOIN customer c ON c.id = i.customer_id AND c.rank > ? AND c.`data_key` {B} >= ? AND c.`data_key` {B} < ? WHERE i.amount > ? AND i.`data_key` {B} >= ? AND i.`data_key` {B} < ?"
+            "SELECT i.id FROM invoice i LEFT JOIN customer c ON c.id = i.customer_id AND c.rank > ? AND c.`data_key` >= ? {B} AND c.`data_key` < ? {B} WHERE i.amount > ? AND i.`data_key` >= ? {B} AND i.`data_key` < ? {B}"
         ),
     );
     assert_eq!(shown(&v), ["0", "1.4.", "1.4/", "1", "1.4.", "1.4/"]);
@@ -38,7 +38,7 @@ fn exact_mode_compares_bytewise() {
         MySql,
         MatchMode::Exact,
         "SELECT id FROM invoice",
-        &format!("SELECT id FROM invoice WHERE invoice.`data_key` {B} = ?"),
+        &format!("SELECT id FROM invoice WHERE invoice.`data_key` = ? {B}"),
     );
 }
 
@@ -58,7 +58,7 @@ fn on_duplicate_key_update_guards_every_assignment() {
         MySql,
         "INSERT INTO `invoice` (`id`, `number`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `number` = VALUES(`number`)",
         &format!(
-            "INSERT INTO `invoice` (`id`, `number`, `data_key`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `number` = IF(`invoice`.`data_key` {B} >= ? AND `invoice`.`data_key` {B} < ?, VALUES(`number`), `number`)"
+            "INSERT INTO `invoice` (`id`, `number`, `data_key`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `number` = IF(`invoice`.`data_key` >= ? {B} AND `invoice`.`data_key` < ? {B}, VALUES(`number`), `number`)"
         ),
     );
     assert_eq!(shown(&v), ["0", "1", "1.4.", "1.4.", "1.4/"]);
@@ -70,7 +70,7 @@ fn multi_table_update_restricts_every_table() {
         MySql,
         "UPDATE invoice i JOIN customer c ON c.id = i.customer_id SET i.amount = c.credit",
         &format!(
-            "UPDATE invoice i JOIN customer c ON c.id = i.customer_id SET i.amount = c.credit WHERE i.`data_key` {B} >= ? AND i.`data_key` {B} < ? AND c.`data_key` {B} >= ? AND c.`data_key` {B} < ?"
+            "UPDATE invoice i JOIN customer c ON c.id = i.customer_id SET i.amount = c.credit WHERE i.`data_key` >= ? {B} AND i.`data_key` < ? {B} AND c.`data_key` >= ? {B} AND c.`data_key` < ? {B}"
         ),
     );
 }
@@ -81,7 +81,7 @@ fn multi_table_delete_restricts_every_table() {
         MySql,
         "DELETE i FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE c.closed = 1",
         &format!(
-            "DELETE i FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE c.closed = 1 AND i.`data_key` {B} >= ? AND i.`data_key` {B} < ? AND c.`data_key` {B} >= ? AND c.`data_key` {B} < ?"
+            "DELETE i FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE c.closed = 1 AND i.`data_key` >= ? {B} AND i.`data_key` < ? {B} AND c.`data_key` >= ? {B} AND c.`data_key` < ? {B}"
         ),
     );
 }
@@ -101,7 +101,7 @@ fn executable_comments_are_read_as_mysql_reads_them_and_restricted() {
         MySql,
         "SELECT id FROM country /*!50000 UNION SELECT id FROM invoice */",
         &format!(
-            "SELECT id FROM country UNION SELECT id FROM invoice WHERE invoice.`data_key` {B} >= ? AND invoice.`data_key` {B} < ?"
+            "SELECT id FROM country UNION SELECT id FROM invoice WHERE invoice.`data_key` >= ? {B} AND invoice.`data_key` < ? {B}"
         ),
     );
 }
@@ -121,7 +121,7 @@ fn lock_in_share_mode_is_kept_after_the_tenant_predicate() {
         MySql,
         "SELECT `id` FROM `invoice` WHERE `id` = ? LOCK IN SHARE MODE",
         &format!(
-            "SELECT `id` FROM `invoice` WHERE `id` = ? AND invoice.`data_key` {B} >= ? AND invoice.`data_key` {B} < ? LOCK IN SHARE MODE"
+            "SELECT `id` FROM `invoice` WHERE `id` = ? AND invoice.`data_key` >= ? {B} AND invoice.`data_key` < ? {B} LOCK IN SHARE MODE"
         )
         .replace("invoice.`data_key`", "`invoice`.`data_key`"),
     );
@@ -135,7 +135,7 @@ fn xor_condition_is_parenthesised_before_the_tenants_and() {
         MySql,
         "SELECT id FROM invoice WHERE amount > 100 XOR amount > 1000",
         &format!(
-            "SELECT id FROM invoice WHERE (amount > 100 XOR amount > 1000) AND invoice.`data_key` {B} >= ? AND invoice.`data_key` {B} < ?"
+            "SELECT id FROM invoice WHERE (amount > 100 XOR amount > 1000) AND invoice.`data_key` >= ? {B} AND invoice.`data_key` < ? {B}"
         ),
     );
 }
@@ -146,7 +146,7 @@ fn xor_in_a_left_join_condition_is_parenthesised() {
         MySql,
         "SELECT i.id FROM invoice i LEFT JOIN customer c ON c.id = i.customer_id XOR c.id > 3",
         &format!(
-            "SELECT i.id FROM invoice i LEFT JOIN customer c ON (c.id = i.customer_id XOR c.id > 3) AND c.`data_key` {B} >= ? AND c.`data_key` {B} < ? WHERE i.`data_key` {B} >= ? AND i.`data_key` {B} < ?"
+            "SELECT i.id FROM invoice i LEFT JOIN customer c ON (c.id = i.customer_id XOR c.id > 3) AND c.`data_key` >= ? {B} AND c.`data_key` < ? {B} WHERE i.`data_key` >= ? {B} AND i.`data_key` < ? {B}"
         ),
     );
 }
@@ -158,7 +158,7 @@ fn pipes_condition_is_parenthesised_before_the_tenants_and() {
         MySql,
         "SELECT id FROM invoice WHERE id = 1 || 1",
         &format!(
-            "SELECT id FROM invoice WHERE (id = 1 || 1) AND invoice.`data_key` {B} >= ? AND invoice.`data_key` {B} < ?"
+            "SELECT id FROM invoice WHERE (id = 1 || 1) AND invoice.`data_key` >= ? {B} AND invoice.`data_key` < ? {B}"
         ),
     );
 }

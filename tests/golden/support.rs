@@ -151,7 +151,10 @@ impl Expect {
         };
         let lo = self.ph();
         let hi = self.ph();
-        format!("{c} {coll} >= {lo} AND {c} {coll} < {hi}")
+        match self.backend {
+            DbBackend::MySql => format!("{c} >= {lo} {coll} AND {c} < {hi} {coll}"),
+            _ => format!("{c} {coll} >= {lo} AND {c} {coll} < {hi}"),
+        }
     }
 
     /// The prefix predicate on `qualifier`.`data_key`.

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Prints the README's performance tables from criterion's results of the last
+`cargo bench` (target/criterion/**/new/), each ratio taken from figures of that one run.
+
+    cargo bench && python3 scripts/bench-report.py
+
+Times are criterion's median per iteration. The ratios against a reference (hot path,
+scale) come from the paired runs the benches make after criterion's (target/criterion/
+paired/): the two calls alternate in timed blocks, so that the servers' drift between two
+separate benchmarks does not count; ± is 1.96 standard errors of the per-round ratios.
+The cache-hit figure with 2 threads divides two criterion medians.
+"""
+
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
+
+
+def load():
+    results = {}
+    for bench in ROOT.glob("**/new/benchmark.json"):
+        meta = json.loads(bench.read_text())
+        estimates = json.loads((bench.parent / "estimates.json").read_text())
+        results[(meta["group_id"], meta["function_id"])] = estimates["median"]["point_estimate"]
+    return results
+
+
+def load_paired():
+    paired = {}
+    for f in (ROOT / "paired").glob("*.json"):
+        p = json.loads(f.read_text())
+        paired[p["id"]] = p
+    return paired
+
+
+def fmt_ratio(p):
+    return f"{p['ratio']:.3f} ± {p['half_interval']:.3f}"
+
+
+def fmt_time(ns):
+    if ns >= 1_000_000:
+        return f"{ns / 1_000_000:.2f} ms"
+    if ns >= 1_000:
+        return f"{ns / 1_000:.2f} µs"
+    return f"{ns:.0f} ns"
+
+
+def verdict(value, target):
+    return "met" if value <= target else f"missed by {value / target:.2f}×"
+
+
+def main():
+    if not ROOT.exists():
+        sys.exit("no criterion results: run `cargo bench` first")
+    r = load()
+    misses = []
+
+    paired = load_paired()
+    print("Hot path: median per call; ratio TenantConnection ÷ raw SeaORM with the filter by hand, paired (target ≤ 1.02)\n")
+    print("| backend | call | mode | raw + hand filter | TenantConnection | ratio |")
+    print("|---|---|---|---|---|---|")
+    for backend in ["sqlite", "postgres", "mariadb"]:
+        group = f"hot_path/{backend}"
+        for call in ["find_by_id", "list_50", "insert", "update_by_id"]:
+            for mode in ["exact", "prefix"]:
+                raw = r.get((group, f"{call}/{mode}/raw"))
+                ten = r.get((group, f"{call}/{mode}/tenant"))
+                p = paired.get(f"{group}/{call}/{mode}")
+                if raw is None or ten is None or p is None:
+                    continue
+                if p["ratio"] > 1.02:
+                    misses.append(f"hot path {backend} {call} {mode}: {fmt_ratio(p)}")
+                print(f"| {backend} | {call} | {mode} | {fmt_time(raw)} | {fmt_time(ten)} | {fmt_ratio(p)} |")
+
+    print("\nRewriter alone, PostgreSQL statements built by SeaORM (prefix mode)\n")
+    print("| statement | cache hit | cache miss | sqlparser parse alone |")
+    print("|---|---|---|---|")
+    for name in ["find_by_id", "filtered_list", "insert_many_100", "3_table_join_with_subquery"]:
+        hit = r.get(("rewriter", f"hit/{name}"))
+        miss = r.get(("rewriter", f"miss/{name}"))
+        parse = r.get(("rewriter", f"parse_only/{name}"))
+        if hit is None or miss is None:
+            continue
+        print(f"| {name} | {fmt_time(hit)} | {fmt_time(miss)} | {fmt_time(parse) if parse else '–'} |")
+    hit = r.get(("rewriter", "hit/find_by_id"))
+    if hit is not None and hit > 300:
+        misses.append(f"cache hit find_by_id: {fmt_time(hit)}")
+    join = r.get(("rewriter", "miss/3_table_join_with_subquery"))
+    if join is not None and join > 20_000:
+        misses.append(f"cold 3-table join: {fmt_time(join)}")
+
+    one = r.get(("rewriter_threads", "hit/find_by_id/1_threads"))
+    two = r.get(("rewriter_threads", "hit/find_by_id/2_threads"))
+    if one and two:
+        print(f"\nCache hit with 2 threads on one statement: {fmt_time(two)} per rewrite on each thread, "
+              f"against {fmt_time(one)} on 1 thread: {two / one:.2f}×")
+
+    print("\nScale: first page of 50 rows, 10,000 shops (1,000,000 rows) ÷ 10 shops (1,000 rows), paired (target ≤ 1.2)\n")
+    print("| backend | query | 10 shops | 10,000 shops | ratio |")
+    print("|---|---|---|---|---|")
+    for backend in ["sqlite", "postgres", "mariadb"]:
+        group = f"scale/{backend}"
+        for query in ["shop", "region"]:
+            few = r.get((group, f"{query}_first_page/few"))
+            many = r.get((group, f"{query}_first_page/many"))
+            p = paired.get(f"{group}/{query}_first_page")
+            if few is None or many is None or p is None:
+                continue
+            if p["ratio"] > 1.2:
+                misses.append(f"scale {backend} {query}: {fmt_ratio(p)}")
+            print(f"| {backend} | {query} | {fmt_time(few)} | {fmt_time(many)} | {fmt_ratio(p)} |")
+
+    print("\nTargets missed:" if misses else "\nEvery target met.")
+    for m in misses:
+        print(f"- {m}")
+
+
+if __name__ == "__main__":
+    main()
