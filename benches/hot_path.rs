@@ -104,13 +104,10 @@ async fn update_by_id<C: ConnectionTrait>(db: &C, hand: Option<MatchMode>, id: i
 }
 
 fn hot_path(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = support::runtime();
     let registry = Arc::new(Registry::builder().entity::<item::Entity>().build());
     let (rounds, block) = if support::measuring() {
-        (300, 10)
+        (1000, 1)
     } else {
         (2, 1)
     };

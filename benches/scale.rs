@@ -66,10 +66,7 @@ async fn first_page(db: &TenantConnection, expect: usize) {
 }
 
 fn scale(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = support::runtime();
     let registry = Arc::new(Registry::builder().entity::<item::Entity>().build());
     let many = if support::measuring() {
         MANY
@@ -115,7 +112,7 @@ fn scale(c: &mut Criterion) {
         // alternates between them in timed blocks.
         if let [(_, _, few), (_, _, many)] = worlds.as_slice() {
             let (rounds, block) = if support::measuring() {
-                (300, 10)
+                (1000, 1)
             } else {
                 (2, 1)
             };

@@ -104,3 +104,56 @@ fn a_capacity_of_zero_keeps_nothing_and_still_rewrites() {
     }
     assert_eq!(registry.cached_templates(), 0);
 }
+
+#[test]
+fn two_registries_never_share_a_template_even_on_one_thread() {
+    // Each thread keeps private copies of the templates it used last; they are keyed by
+    // registry as well as by SQL text.
+    let by_data_key = Registry::builder().tenanted("invoice", "data_key").build();
+    let by_owner_key = Registry::builder().tenanted("invoice", "owner_key").build();
+    let key = DataKey::new("1.").expect("key");
+    for _ in 0..3 {
+        for (registry, column) in [(&by_data_key, "data_key"), (&by_owner_key, "owner_key")] {
+            let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT id FROM invoice");
+            let out = rewrite(stmt, &key, MatchMode::Exact, registry).expect("rewritten");
+            assert!(out.sql.contains(column), "{}", out.sql);
+        }
+    }
+}
+
+#[test]
+fn threads_running_the_same_statement_get_the_same_rewrite() {
+    let registry = std::sync::Arc::new(Registry::builder().tenanted("invoice", "data_key").build());
+    let sql = r#"SELECT "id" FROM "invoice" WHERE "id" = $1"#;
+    let expected = rewrite(
+        Statement::from_sql_and_values(DbBackend::Postgres, sql, [1.into()]),
+        &DataKey::new("1.").expect("key"),
+        MatchMode::Prefix,
+        &registry,
+    )
+    .expect("rewritten")
+    .sql;
+    let workers: Vec<_> = (0..4)
+        .map(|t| {
+            let (registry, expected) = (registry.clone(), expected.clone());
+            std::thread::spawn(move || {
+                let key = DataKey::new(format!("{t}.")).expect("key");
+                // More distinct statements than a thread keeps, so its front fills and
+                // empties while the shared one answers.
+                for i in 0..300 {
+                    let other = format!(r#"SELECT "id" FROM "invoice" WHERE "id" = {i}"#);
+                    let stmt = Statement::from_string(DbBackend::Postgres, other);
+                    rewrite(stmt, &key, MatchMode::Prefix, &registry).expect("rewritten");
+                    let stmt = Statement::from_sql_and_values(DbBackend::Postgres, sql, [1.into()]);
+                    let out = rewrite(stmt, &key, MatchMode::Prefix, &registry).expect("rewritten");
+                    assert_eq!(out.sql, expected);
+                    assert_eq!(out.values.expect("values").0[1], key.as_str().into());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker");
+    }
+    assert_eq!(registry.cached_templates(), 301);
+}

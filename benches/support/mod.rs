@@ -55,6 +55,15 @@ pub fn measuring() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
+/// The runtime the database benches drive their calls on: one thread, as criterion
+/// measures one call at a time.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A world of tenants in three levels, `root.mid.leaf.`: `roots × mids × leaves` leaf
 /// tenants own `rows_per_leaf` rows each, spread over the table as they would be by
 /// tenants writing at the same time (row `g` belongs to leaf `g % leaves`). Roots and
@@ -198,7 +207,7 @@ pub fn paired_ratio<R, S, FR, FS>(
     let mut ratios = Vec::with_capacity(rounds);
     rt.block_on(async {
         // Warm both up first: caches, prepared statements, the template.
-        for _ in 0..block {
+        for _ in 0..20 {
             reference().await;
             subject().await;
         }

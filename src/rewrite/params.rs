@@ -54,7 +54,7 @@ enum Piece {
 
 /// A rewritten statement with holes for the tenant. It contains no tenant, so it is
 /// shared by every tenant running the same SQL.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Template {
     backend: Backend,
     /// The SQL to prepare.
