@@ -12,6 +12,11 @@
 //! the latency in the many-tenant world divided by that in the few-tenant world, taken
 //! from a paired run with both worlds up at once.
 //!
+//! On PostgreSQL the same runs again on sessions with `plan_cache_mode =
+//! force_generic_plan`: by default PostgreSQL re-plans the statement on every execution in
+//! the large world (the generic plan's estimate of a range over bound values grows with
+//! the table), which is most of the difference there.
+//!
 //! Run: `cargo bench --bench scale` (with the servers' URLs, see the README). Without
 //! `--bench` (`cargo test`), the many-tenant world is cut to 100 shops, to check that the
 //! bench runs.
@@ -26,10 +31,10 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sea_orm::entity::prelude::*;
-use sea_orm::{QueryOrder, QuerySelect};
+use sea_orm::{DatabaseConnection, DbBackend, QueryOrder, QuerySelect, Statement};
 use sea_orm_tenancy::{DataKey, Registry, TenantConnection};
 
-use support::{TestDb, World, item};
+use support::{Backend, TestDb, World, item};
 
 const MANY: World = World {
     roots: 10,
@@ -83,55 +88,120 @@ fn scale(c: &mut Criterion) {
             }) else {
                 continue;
             };
-            // A shop in the middle of the world, and its region.
-            let leaf = world.leaf_tenants() / 2 + 3;
-            let connect = |key: String| {
-                TenantConnection::with_registry(
-                    db.pool.clone(),
-                    DataKey::new(&key).expect("key"),
-                    registry.clone(),
-                )
+            // On PostgreSQL, a second pool on the same database with generic plans forced.
+            let generic = match backend {
+                Backend::Postgres => Some(rt.block_on(generic_plan_pool(&db.pool))),
+                _ => None,
             };
-            let shop = connect(world.leaf_key(leaf));
-            let region = connect(world.mid_key(leaf));
-            worlds.push((label, db, [("shop", shop), ("region", region)]));
+            worlds.push((label, world, db, generic));
         }
-        let mut group = c.benchmark_group(format!("scale/{}", support::name(backend)));
-        group
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(3));
-        for (label, _, tenants) in &worlds {
-            for (query, tenant) in tenants {
-                group.bench_function(format!("{query}_first_page/{label}"), |b| {
-                    b.to_async(&rt).iter(|| first_page(tenant, 50))
-                });
+        // The pools to measure: the plain one of each world, and on PostgreSQL the one
+        // with generic plans forced.
+        let mut variants = vec![(support::name(backend).to_owned(), false)];
+        if backend == Backend::Postgres {
+            variants.push(("postgres_generic_plans".to_owned(), true));
+        }
+        for (variant, generic) in variants {
+            let tenants: Vec<_> = worlds
+                .iter()
+                .map(|(label, world, db, generic_pool)| {
+                    let pool = match (generic, generic_pool) {
+                        (true, Some(p)) => p.clone(),
+                        _ => db.pool.clone(),
+                    };
+                    // A shop in the middle of the world, and its region.
+                    let leaf = world.leaf_tenants() / 2 + 3;
+                    let connect = |key: String| {
+                        TenantConnection::with_registry(
+                            pool.clone(),
+                            DataKey::new(&key).expect("key"),
+                            registry.clone(),
+                        )
+                    };
+                    let shop = connect(world.leaf_key(leaf));
+                    let region = connect(world.mid_key(leaf));
+                    (*label, [("shop", shop), ("region", region)])
+                })
+                .collect();
+            let mut group = c.benchmark_group(format!("scale/{variant}"));
+            group
+                .warm_up_time(Duration::from_secs(1))
+                .measurement_time(Duration::from_secs(3));
+            for (label, tenants) in &tenants {
+                for (query, tenant) in tenants {
+                    group.bench_function(format!("{query}_first_page/{label}"), |b| {
+                        b.to_async(&rt).iter(|| first_page(tenant, 50))
+                    });
+                }
+            }
+            group.finish();
+            // The ratios, from paired runs: both worlds are up at once, and the query
+            // alternates between them.
+            if let [(_, few), (_, many)] = tenants.as_slice() {
+                let (rounds, block) = if support::measuring() {
+                    (1000, 1)
+                } else {
+                    (2, 1)
+                };
+                for (f, m) in few.iter().zip(many) {
+                    let (query, few, many) = (f.0, &f.1, &m.1);
+                    support::paired_ratio(
+                        &rt,
+                        &format!("scale/{variant}/{query}_first_page"),
+                        rounds,
+                        block,
+                        || first_page(few, 50),
+                        || first_page(many, 50),
+                    );
+                }
             }
         }
-        group.finish();
-        // The ratios, from paired runs: both worlds are up at once, and the query
-        // alternates between them in timed blocks.
-        if let [(_, _, few), (_, _, many)] = worlds.as_slice() {
-            let (rounds, block) = if support::measuring() {
-                (1000, 1)
-            } else {
-                (2, 1)
-            };
-            for (f, m) in few.iter().zip(many) {
-                let (query, few, many) = (f.0, &f.1, &m.1);
-                support::paired_ratio(
-                    &rt,
-                    &format!("scale/{}/{query}_first_page", support::name(backend)),
-                    rounds,
-                    block,
-                    || first_page(few, 50),
-                    || first_page(many, 50),
-                );
+        for (_, _, db, generic) in worlds {
+            if let Some(generic) = generic {
+                let _ = rt.block_on(generic.close());
             }
-        }
-        for (_, db, _) in worlds {
             rt.block_on(db.destroy());
         }
     }
+}
+
+/// A pool on the same PostgreSQL database whose sessions plan every prepared statement
+/// once, generically (`plan_cache_mode = force_generic_plan`). By default PostgreSQL
+/// re-plans a statement for its values whenever the generic plan's estimate looks
+/// worse, and the estimate of a range over bound values grows with the table.
+async fn generic_plan_pool(pool: &DatabaseConnection) -> DatabaseConnection {
+    let row = pool
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_database() AS name",
+        ))
+        .await
+        .expect("current database")
+        .expect("a row");
+    let name: String = row.try_get("", "name").expect("name");
+    let url = std::env::var("DATABASE_URL_POSTGRES").expect("DATABASE_URL_POSTGRES");
+    let base = url.split('?').next().unwrap_or(&url);
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    let url = format!("{server}/{name}?options[plan_cache_mode]=force_generic_plan");
+    let pool = sea_orm::Database::connect(
+        sea_orm::ConnectOptions::new(url)
+            .max_connections(1)
+            .sqlx_logging(false)
+            .to_owned(),
+    )
+    .await
+    .expect("connect with generic plans");
+    let row = pool
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_setting('plan_cache_mode') AS mode",
+        ))
+        .await
+        .expect("plan_cache_mode")
+        .expect("a row");
+    let mode: String = row.try_get("", "mode").expect("mode");
+    assert_eq!(mode, "force_generic_plan");
+    pool
 }
 
 criterion_group!(benches, scale);

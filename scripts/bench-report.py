@@ -107,7 +107,7 @@ def main():
     print("\nScale: first page of 50 rows, 10,000 shops (1,000,000 rows) ÷ 10 shops (1,000 rows) (target ≤ 1.2)\n")
     print("| backend | query | 10 shops | 10,000 shops | ratio of medians | paired ratio |")
     print("|---|---|---|---|---|---|")
-    for backend in ["sqlite", "postgres", "mariadb"]:
+    for backend in ["sqlite", "postgres", "postgres_generic_plans", "mariadb"]:
         group = f"scale/{backend}"
         for query in ["shop", "region"]:
             row([backend, query],

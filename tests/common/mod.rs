@@ -262,7 +262,7 @@ fn fail_or_skip(backend: Backend, why: String) -> Option<TestDb> {
     if !SKIP_REPORTED[backend as usize].swap(true, Ordering::Relaxed) {
         let _ = writeln!(
             std::io::stderr(),
-            "\n=== SKIPPED: {why}; {} isolation tests did not run \
+            "\n=== SKIPPED: {why}; the {} tests and benches did not run \
              (set TENANCY_REQUIRE_SERVERS=1 to make this an error) ===\n",
             backend.label()
         );
