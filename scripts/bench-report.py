@@ -4,11 +4,11 @@
 
     cargo bench && python3 scripts/bench-report.py
 
-Times are criterion's median per iteration. The ratios against a reference (hot path,
-scale) come from the paired runs the benches make after criterion's (target/criterion/
-paired/): the two calls alternate in timed blocks, so that the servers' drift between two
-separate benchmarks does not count; ± is 1.96 standard errors of the per-round ratios.
-The cache-hit figure with 2 threads divides two criterion medians.
+Times are criterion's median per iteration. The hot path's ratios come from the paired
+runs the bench makes after criterion's (target/criterion/paired/): the two calls
+alternate, so that the servers' drift between two separate benchmarks does not count; ±
+is 1.96 standard errors of the per-round ratios. The other ratios (scale, 2 threads)
+divide two criterion medians of the same run.
 """
 
 import json
@@ -60,13 +60,20 @@ def main():
     paired = load_paired()
 
     def row(cells, reference, subject, pair, target, what):
-        """A table row: the two medians, their ratio, and the paired ratio."""
-        if reference is None or subject is None or pair is None:
+        """A table row: the two medians, their ratio, and the paired ratio when there is
+        one (then it is the figure held against the target)."""
+        if reference is None or subject is None:
+            return
+        ratio = subject / reference
+        if pair is None:
+            if ratio > target:
+                misses.append(f"{what}: {ratio:.3f}")
+            print("| " + " | ".join(cells) + f" | {fmt_time(reference)} | {fmt_time(subject)} | {ratio:.3f} |")
             return
         if pair["ratio"] > target:
             misses.append(f"{what}: {fmt_ratio(pair)}")
         print("| " + " | ".join(cells) + f" | {fmt_time(reference)} | {fmt_time(subject)} "
-              f"| {subject / reference:.3f} | {fmt_ratio(pair)} |")
+              f"| {ratio:.3f} | {fmt_ratio(pair)} |")
 
     print("Hot path: median per call; ratio TenantConnection ÷ raw SeaORM with the filter by hand (target ≤ 1.02)\n")
     print("| backend | call | mode | raw + hand filter | TenantConnection | ratio of medians | paired ratio |")
@@ -105,15 +112,15 @@ def main():
               f"against {fmt_time(one)} on 1 thread: {two / one:.2f}×")
 
     print("\nScale: first page of 50 rows, 10,000 shops (1,000,000 rows) ÷ 10 shops (1,000 rows) (target ≤ 1.2)\n")
-    print("| backend | query | 10 shops | 10,000 shops | ratio of medians | paired ratio |")
-    print("|---|---|---|---|---|---|")
+    print("| backend | query | 10 shops | 10,000 shops | ratio of medians |")
+    print("|---|---|---|---|---|")
     for backend in ["sqlite", "postgres", "postgres_generic_plans", "mariadb"]:
         group = f"scale/{backend}"
         for query in ["shop", "region"]:
             row([backend, query],
                 r.get((group, f"{query}_first_page/few")),
                 r.get((group, f"{query}_first_page/many")),
-                paired.get(f"{group}/{query}_first_page"),
+                None,
                 1.2, f"scale {backend} {query}")
 
     print("\nTargets missed:" if misses else "\nEvery target met.")
