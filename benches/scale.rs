@@ -152,15 +152,7 @@ fn scale(c: &mut Criterion) {
 /// re-plans a statement for its values whenever the generic plan's estimate looks
 /// worse, and the estimate of a range over bound values grows with the table.
 async fn generic_plan_pool(pool: &DatabaseConnection) -> DatabaseConnection {
-    let row = pool
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_database() AS name",
-        ))
-        .await
-        .expect("current database")
-        .expect("a row");
-    let name: String = row.try_get("", "name").expect("name");
+    let name = one_text(pool, "SELECT current_database() AS v").await;
     let url = std::env::var("DATABASE_URL_POSTGRES").expect("DATABASE_URL_POSTGRES");
     let base = url.split('?').next().unwrap_or(&url);
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
@@ -173,17 +165,19 @@ async fn generic_plan_pool(pool: &DatabaseConnection) -> DatabaseConnection {
     )
     .await
     .expect("connect with generic plans");
-    let row = pool
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_setting('plan_cache_mode') AS mode",
-        ))
-        .await
-        .expect("plan_cache_mode")
-        .expect("a row");
-    let mode: String = row.try_get("", "mode").expect("mode");
+    let mode = one_text(&pool, "SELECT current_setting('plan_cache_mode') AS v").await;
     assert_eq!(mode, "force_generic_plan");
     pool
+}
+
+/// The text column `v` of the one row `sql` returns on PostgreSQL.
+async fn one_text(pool: &DatabaseConnection, sql: &str) -> String {
+    let row = pool
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    row.try_get("", "v").expect("a text value")
 }
 
 criterion_group!(benches, scale);
