@@ -76,6 +76,13 @@ pub enum TenancyError {
         /// The DataKey of the connection's tenant.
         tenant: String,
     },
+    /// Code asked for the current tenant outside a
+    /// [`with_tenant`](crate::context::with_tenant) scope. There is no default tenant.
+    #[error("no tenant in scope: {reason}")]
+    NoTenantInScope {
+        /// Where a scope was expected.
+        reason: String,
+    },
     /// A limit on the number of tenants was exceeded.
     #[error("max tenant exceeded: {reason} (tenant `{tenant}`)")]
     MaxTenantExceeded {

@@ -104,6 +104,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod connection;
+pub mod context;
 mod error;
 mod key;
 mod registry;

@@ -16,6 +16,7 @@
 //!     TENANCY_REQUIRE_SERVERS=1 \
 //!     cargo test --test isolation
 
+#[macro_use]
 mod common;
 
 use futures_util::TryStreamExt;
@@ -2229,29 +2230,6 @@ async fn t_update_number(db: &DatabaseConnection) -> DbErr {
     let mut own = invoice_by_number(db, "2-A").await.into_active_model();
     own.number = Set("1-C".to_owned());
     own.update(&tenant(db, "2.")).await.expect_err("duplicate")
-}
-
-macro_rules! scenarios {
-    (@backend $module:ident, $backend:ident, $($name:ident),+) => {
-        mod $module {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    crate::common::run(
-                        crate::common::Backend::$backend,
-                        stringify!($name),
-                        crate::$name,
-                    )
-                    .await;
-                }
-            )+
-        }
-    };
-    ($($name:ident),+ $(,)?) => {
-        scenarios!(@backend sqlite, Sqlite, $($name),+);
-        scenarios!(@backend postgres, Postgres, $($name),+);
-        scenarios!(@backend mysql, MySql, $($name),+);
-    };
 }
 
 scenarios! {

@@ -50,6 +50,7 @@
 //! `TENANCY_MODEL_OPS=1000000` (per backend; default 100,000), in cases of at most
 //! `TENANCY_MODEL_CASE_OPS` operations (default 400).
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
@@ -2234,31 +2235,6 @@ async fn bulk_writes_of_1_never_reach_1_dash_which_sorts_just_before_it(pool: &D
 }
 
 // ---------------------------------------------------------------------------------------
-
-/// For each scenario, one `#[tokio::test]` per backend: `sqlite::<scenario>`,
-/// `postgres::<scenario>`, `mysql::<scenario>`.
-macro_rules! scenarios {
-    (@backend $module:ident, $backend:ident, $($name:ident),+) => {
-        mod $module {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    crate::common::run(
-                        crate::common::Backend::$backend,
-                        stringify!($name),
-                        crate::$name,
-                    )
-                    .await;
-                }
-            )+
-        }
-    };
-    ($($name:ident),+ $(,)?) => {
-        scenarios!(@backend sqlite, Sqlite, $($name),+);
-        scenarios!(@backend postgres, Postgres, $($name),+);
-        scenarios!(@backend mysql, MySql, $($name),+);
-    };
-}
 
 /// Found by the model once references were checked: an invoice of `1.1.` pointing at
 /// `1.2.`'s customer (a sibling's) is refused, as is copying one that already points

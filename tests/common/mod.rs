@@ -42,6 +42,34 @@ use sea_orm::{
 };
 use sea_orm_tenancy::{DataKey, MatchMode, TenancyError, TenantConnection};
 
+/// `scenarios! { a, b }`: a `#[tokio::test]` per scenario function and backend, in modules
+/// `sqlite`, `postgres` and `mysql`, each running the scenario on a fresh seeded database
+/// ([`run`]). The scenarios are `async fn name(pool: &DatabaseConnection)` at the crate
+/// root of the test file, which declares `#[macro_use] mod common;`.
+#[allow(unused_macros)] // the benches include this harness too
+macro_rules! scenarios {
+    (@backend $module:ident, $backend:ident, $($name:ident),+) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::common::run(
+                        crate::common::Backend::$backend,
+                        stringify!($name),
+                        crate::$name,
+                    )
+                    .await;
+                }
+            )+
+        }
+    };
+    ($($name:ident),+ $(,)?) => {
+        scenarios!(@backend sqlite, Sqlite, $($name),+);
+        scenarios!(@backend postgres, Postgres, $($name),+);
+        scenarios!(@backend mysql, MySql, $($name),+);
+    };
+}
+
 /// The entities the scenarios run on.
 pub mod entities {
     /// Tenanted through the default `data_key` column; belongs to a customer.
