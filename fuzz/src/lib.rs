@@ -696,7 +696,9 @@ impl Checker<'_> {
                 continue;
             };
             self.accounted.insert(name as *const ObjectName);
-            if alias.is_none() && self.is_cte(name) {
+            // A CTE's name shadows the table's within its scope, aliased or not
+            // (`WITH invoice AS (…) SELECT … FROM invoice AS x` reads the CTE).
+            if self.is_cte(name) {
                 continue;
             }
             // Only PostgreSQL accepts a column list on a table alias (SQLite and MariaDB
