@@ -448,9 +448,10 @@ async fn create_tables(pool: &DatabaseConnection) {
         DbBackend::MySql => {
             // The rewriter compares the DataKey with `? COLLATE utf8mb4_bin`.
             // `invoice.data_key` gets that collation, as the crate recommends (the
-            // comparison is then the column's own, and an index serves it); `customer.tenant_key` keeps the
-            // database's case-insensitive default (`utf8mb4_general_ci`), to prove the
-            // predicate is bytewise whatever the column's collation.
+            // comparison is then the column's own, and an index serves it);
+            // `customer.tenant_key` keeps the database's case-insensitive default
+            // (`utf8mb4_general_ci`), to prove the predicate is bytewise whatever the
+            // column's collation.
             pool.execute_unprepared(
                 "ALTER TABLE `invoice` MODIFY `data_key` VARCHAR(255) \
                  CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
