@@ -83,6 +83,26 @@ pub enum TenancyError {
         /// Where a scope was expected.
         reason: String,
     },
+    /// A lifecycle operation named a tenant that does not exist.
+    #[error("tenant not found: no tenant has the data key `{tenant}` (table `{table}`)")]
+    TenantNotFound {
+        /// The tenant table.
+        table: String,
+        /// The DataKey looked for.
+        tenant: String,
+    },
+    /// A lifecycle operation that would break the tenant tree or a reserved tenant: a
+    /// move under the tenant itself or one of its descendants, a delete of the system
+    /// tenant, a reserved key asked for outside the reserved range.
+    #[error("invalid tenant change: {reason} (table `{table}`, tenant `{tenant}`)")]
+    InvalidTenantChange {
+        /// The tenant table.
+        table: String,
+        /// The tenant the operation was about.
+        tenant: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A limit on the number of tenants was exceeded.
     #[error("max tenant exceeded: {reason} (tenant `{tenant}`)")]
     MaxTenantExceeded {

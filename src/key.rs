@@ -57,6 +57,31 @@ impl DataKey {
         Ok(DataKey(Arc::from(key)))
     }
 
+    /// The key of the system tenant, `0.`: reserved, never handed out by
+    /// [`TenantAdmin::create`](crate::lifecycle::TenantAdmin::create), and never deleted
+    /// or moved by it. For data that belongs to the platform rather than a customer.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::DataKey;
+    /// assert_eq!(DataKey::system().as_str(), "0.");
+    /// ```
+    pub fn system() -> DataKey {
+        DataKey(Arc::from("0."))
+    }
+
+    /// The key of the default tenant, `1.`: what
+    /// [`TenantConnection::single_tenant`](crate::TenantConnection::single_tenant) binds
+    /// to, for an app without authentication. Reserved too, so that a tenant created
+    /// later never inherits its rows.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::DataKey;
+    /// assert_eq!(DataKey::default_tenant().as_str(), "1.");
+    /// ```
+    pub fn default_tenant() -> DataKey {
+        DataKey(Arc::from("1."))
+    }
+
     /// The key as text, e.g. `"1.4."`.
     ///
     /// ```

@@ -98,20 +98,26 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | (none yet) | | the core: derive, registry, rewriter, [`TenantConnection`] |
+//! | (always) | | the core: derive, registry, rewriter, [`TenantConnection`], [`AdminConnection`] |
+//! | `lifecycle` | yes | [`lifecycle`]: the `tenant` and `tenant_member` entities (registered as tenanted tables), their migration, and `TenantAdmin`; turn it off if your schema has its own `tenant` table |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+// The crate's own entities derive `Tenancy`, whose expansion names `::sea_orm_tenancy`.
+extern crate self as sea_orm_tenancy;
 
 mod connection;
 pub mod context;
 mod error;
 mod key;
+#[cfg(feature = "lifecycle")]
+pub mod lifecycle;
 mod registry;
 mod restrict;
 pub mod rewrite;
 
-pub use connection::{TenantConnection, TenantTransaction};
+pub use connection::{AdminConnection, AdminTransaction, TenantConnection, TenantTransaction};
 pub use error::{ConstraintKind, TenancyError};
 pub use key::{DataKey, MAX_DATA_KEY_LEN};
 pub use registry::{DEFAULT_CACHE_CAPACITY, Reference, Registry, RegistryBuilder, TableTenancy};

@@ -255,6 +255,9 @@ pub(crate) enum Resolved {
 #[derive(Debug, Clone)]
 struct Entry {
     schema: Option<String>,
+    /// The table's name as registered (the map's key is lower-case).
+    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+    name: String,
     tenancy: TableTenancy,
 }
 
@@ -315,6 +318,7 @@ impl RegistryBuilder {
             .or_default()
             .push(Entry {
                 schema: schema.map(str::to_ascii_lowercase),
+                name: table.to_owned(),
                 tenancy,
             });
         self
@@ -584,6 +588,46 @@ impl Registry {
         self.references
             .get(&table.to_ascii_lowercase())
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every tenanted table, as (schema, name as registered, DataKey column), in an
+    /// order that deletes safely: a table comes before the tables its foreign keys
+    /// reference (cycles are broken by name).
+    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+    pub(crate) fn tenanted_tables(&self) -> Vec<(Option<&str>, &str, &'static str)> {
+        let mut all: Vec<(Option<&str>, &str, &'static str)> = Vec::new();
+        let mut names: Vec<&String> = self.tables.keys().collect();
+        names.sort();
+        for lower in names {
+            let Resolved::Tenanted(column) = self.resolve(None, lower) else {
+                continue;
+            };
+            for e in &self.tables[lower] {
+                if matches!(e.tenancy, TableTenancy::Tenanted { .. })
+                    && !all.iter().any(|(s, n, _)| {
+                        *s == e.schema.as_deref() && n.eq_ignore_ascii_case(&e.name)
+                    })
+                {
+                    all.push((e.schema.as_deref(), &e.name, column));
+                }
+            }
+        }
+        // Referencing tables first.
+        let mut ordered = Vec::with_capacity(all.len());
+        while !all.is_empty() {
+            let referenced = |t: &str| {
+                all.iter().any(|(_, other, _)| {
+                    !other.eq_ignore_ascii_case(t)
+                        && self
+                            .references_from(other)
+                            .iter()
+                            .any(|r| r.target().eq_ignore_ascii_case(t))
+                })
+            };
+            let next = all.iter().position(|(_, t, _)| !referenced(t)).unwrap_or(0);
+            ordered.push(all.remove(next));
+        }
+        ordered
     }
 
     /// Resolves a table reference (`schema` as written, if any).

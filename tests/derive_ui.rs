@@ -10,3 +10,11 @@ fn derive_misuse_is_reported_with_spans() {
     t.compile_fail("tests/ui/fail/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }
+
+/// Misuse of the connection API that must not compile: nothing turns a tenant
+/// connection into an admin one.
+#[test]
+fn a_tenant_connection_cannot_become_an_admin_connection() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/api/*.rs");
+}

@@ -2,9 +2,11 @@
 //! transaction. One definition, so that the two can never drift apart.
 
 /// Implements `ConnectionTrait`, `StreamTrait` and `TransactionTrait` for `$wrapper`, a
-/// struct with fields `inner: $inner` and `scope: Arc<Scope>`.
+/// struct with fields `inner: $inner` and `scope: Arc<S>`, where `S` has `forward` and
+/// `forward_unprepared` (the tenant's [`Scope`](super::Scope) or the admin's
+/// [`AdminScope`](super::admin::AdminScope)); its transactions are `$txn`.
 macro_rules! forward_traits {
-    ($wrapper:ty, $inner:ty) => {
+    ($wrapper:ty, $inner:ty, $txn:ident) => {
         #[async_trait::async_trait]
         impl sea_orm::ConnectionTrait for $wrapper {
             fn get_database_backend(&self) -> sea_orm::DbBackend {
@@ -24,15 +26,7 @@ macro_rules! forward_traits {
                 &self,
                 sql: &str,
             ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
-                let backend = sea_orm::ConnectionTrait::get_database_backend(&self.inner);
-                let out = self.scope.rewrite_unprepared(sql, backend)?;
-                self.scope
-                    .check_references(&self.inner, out.reference_checks)
-                    .await?;
-                self.inner
-                    .execute_unprepared(&out.statement)
-                    .await
-                    .map_err(|e| self.scope.sanitize(backend, e))
+                self.scope.forward_unprepared(&self.inner, sql).await
             }
 
             async fn query_one_raw(
@@ -88,10 +82,10 @@ macro_rules! forward_traits {
 
         #[async_trait::async_trait]
         impl sea_orm::TransactionTrait for $wrapper {
-            type Transaction = crate::TenantTransaction;
+            type Transaction = crate::$txn;
 
-            async fn begin(&self) -> Result<crate::TenantTransaction, sea_orm::DbErr> {
-                Ok(crate::TenantTransaction::new(
+            async fn begin(&self) -> Result<crate::$txn, sea_orm::DbErr> {
+                Ok(crate::$txn::new(
                     self.inner.begin().await?,
                     self.scope.clone(),
                 ))
@@ -101,8 +95,8 @@ macro_rules! forward_traits {
                 &self,
                 isolation_level: Option<sea_orm::IsolationLevel>,
                 access_mode: Option<sea_orm::AccessMode>,
-            ) -> Result<crate::TenantTransaction, sea_orm::DbErr> {
-                Ok(crate::TenantTransaction::new(
+            ) -> Result<crate::$txn, sea_orm::DbErr> {
+                Ok(crate::$txn::new(
                     self.inner
                         .begin_with_config(isolation_level, access_mode)
                         .await?,
@@ -113,8 +107,8 @@ macro_rules! forward_traits {
             async fn begin_with_options(
                 &self,
                 options: sea_orm::TransactionOptions,
-            ) -> Result<crate::TenantTransaction, sea_orm::DbErr> {
-                Ok(crate::TenantTransaction::new(
+            ) -> Result<crate::$txn, sea_orm::DbErr> {
+                Ok(crate::$txn::new(
                     self.inner.begin_with_options(options).await?,
                     self.scope.clone(),
                 ))
@@ -126,7 +120,7 @@ macro_rules! forward_traits {
             ) -> Result<T, sea_orm::TransactionError<E>>
             where
                 F: for<'c> FnOnce(
-                        &'c crate::TenantTransaction,
+                        &'c crate::$txn,
                     ) -> std::pin::Pin<
                         Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>,
                     > + Send,
@@ -149,7 +143,7 @@ macro_rules! forward_traits {
             ) -> Result<T, sea_orm::TransactionError<E>>
             where
                 F: for<'c> FnOnce(
-                        &'c crate::TenantTransaction,
+                        &'c crate::$txn,
                     ) -> std::pin::Pin<
                         Box<dyn std::future::Future<Output = Result<T, E>> + Send + 'c>,
                     > + Send,

@@ -2,6 +2,7 @@
 //! tenant. They call the rewriter on every statement and forward the result; nothing
 //! reaches the database unrewritten.
 
+mod admin;
 mod forward;
 mod transaction;
 
@@ -12,6 +13,7 @@ use sea_orm::{
     Statement, TransactionError, TransactionTrait,
 };
 
+pub use admin::{AdminConnection, AdminTransaction};
 pub use transaction::TenantTransaction;
 
 use crate::rewrite::{ReferenceCheck, Rewritten};
@@ -68,6 +70,20 @@ impl Scope {
         let out = self.rewrite(stmt)?;
         self.check_references(conn, out.reference_checks).await?;
         run(out.statement)
+            .await
+            .map_err(|e| self.sanitize(backend, e))
+    }
+
+    /// [`Scope::forward`] for SQL sent without parameters.
+    pub(crate) async fn forward_unprepared<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        sql: &str,
+    ) -> Result<sea_orm::ExecResult, DbErr> {
+        let backend = conn.get_database_backend();
+        let out = self.rewrite_unprepared(sql, backend)?;
+        self.check_references(conn, out.reference_checks).await?;
+        conn.execute_unprepared(&out.statement)
             .await
             .map_err(|e| self.sanitize(backend, e))
     }
@@ -199,6 +215,27 @@ impl TenantConnection {
     /// ```
     pub fn new(pool: DatabaseConnection, key: DataKey) -> Self {
         Self::with_registry(pool, key, Registry::global())
+    }
+
+    /// Single-tenant mode: `pool` bound to [`DataKey::default_tenant`], for an app with no
+    /// authentication and one customer. Its rows carry the DataKey `1.` from day one, so
+    /// the app can adopt tenancy later without changing its queries: the default tenant
+    /// becomes one tenant among others
+    /// ([`TenantAdmin::default_tenant`](crate::lifecycle::TenantAdmin::default_tenant)
+    /// gives it a row), and its data stays its own.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::single_tenant(pool);
+    /// assert_eq!(db.key(), &DataKey::default_tenant());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn single_tenant(pool: DatabaseConnection) -> Self {
+        Self::new(pool, DataKey::default_tenant())
     }
 
     /// Binds `pool` to `key` with a registry of your own.
@@ -440,7 +477,7 @@ impl TenantConnection {
     }
 }
 
-forward::forward_traits!(TenantConnection, DatabaseConnection);
+forward::forward_traits!(TenantConnection, DatabaseConnection, TenantTransaction);
 
 #[cfg(test)]
 mod tests {

@@ -196,7 +196,7 @@ impl TenantTransaction {
     }
 }
 
-super::forward::forward_traits!(TenantTransaction, DatabaseTransaction);
+super::forward::forward_traits!(TenantTransaction, DatabaseTransaction, TenantTransaction);
 
 #[async_trait::async_trait]
 impl TransactionSession for TenantTransaction {

@@ -195,6 +195,29 @@ impl Backend {
         }
     }
 
+    /// The SQL of `left` followed by `right`, as text: `||` is logical OR on MySQL
+    /// (without `PIPES_AS_CONCAT`), so it is `CONCAT(left, right)` there.
+    #[cfg(feature = "lifecycle")]
+    pub(crate) fn concat(self, left: &str, right: &str) -> String {
+        match self {
+            Backend::MySql => format!("CONCAT({left}, {right})"),
+            Backend::Postgres | Backend::Sqlite => format!("{left} || {right}"),
+        }
+    }
+
+    /// The type of a DataKey column of `len` bytes, with the collation that compares
+    /// bytewise so that an index serves the tenant predicate (see the crate docs' table).
+    #[cfg(feature = "lifecycle")]
+    pub(crate) fn data_key_column_type(self, len: usize) -> String {
+        match self {
+            Backend::Postgres => format!(r#"varchar({len}) COLLATE "C""#),
+            Backend::MySql => {
+                format!("varchar({len}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            }
+            Backend::Sqlite => format!("varchar({len})"),
+        }
+    }
+
     /// `value` as a string literal, for statements sent without parameters.
     pub(crate) fn string_literal(self, value: &str) -> String {
         let mut out = String::with_capacity(value.len() + 2);

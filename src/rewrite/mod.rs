@@ -30,6 +30,7 @@
 //! # Ok::<(), sea_orm_tenancy::TenancyError>(())
 //! ```
 
+mod admin;
 pub(crate) mod cache;
 mod ddl;
 mod delete;
@@ -39,6 +40,8 @@ mod params;
 mod reference;
 mod scope;
 mod select;
+#[cfg(feature = "lifecycle")]
+pub(crate) mod subtree;
 mod update;
 
 use std::ops::ControlFlow;
@@ -54,6 +57,7 @@ use self::params::{MARKER, Markers, Template, build_template, original_marker};
 use self::scope::Rewriter;
 use crate::{DataKey, MatchMode, Registry, TenancyError};
 
+pub use self::admin::{check_admin, check_admin_unprepared};
 pub use self::reference::ReferenceCheck;
 
 /// Rewrites a prepared statement for the tenant `key`.
@@ -407,6 +411,13 @@ fn build(
         t
     })
     .map_err(unsupported)
+}
+
+/// The type of a DataKey column of `len` bytes on this backend, in the collation that
+/// compares bytewise (see the crate docs).
+#[cfg(feature = "lifecycle")]
+pub(crate) fn data_key_column_type(db: DbBackend, len: usize) -> String {
+    Backend::from_db(db).data_key_column_type(len)
 }
 
 /// Parses the statement(s) to rewrite. A trailing clause that `sqlparser` cannot read

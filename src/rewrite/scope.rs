@@ -24,6 +24,76 @@ struct Frame {
     entries: Vec<(Ident, bool)>,
 }
 
+/// The CTE names in scope during a walk: call [`CteScopes::enter`] before a query's
+/// parts are visited and [`CteScopes::leave`] after.
+#[derive(Debug, Default)]
+pub(crate) struct CteScopes {
+    frames: Vec<Frame>,
+    pushed: Vec<usize>,
+    cte_bodies: HashMap<*const Query, Vec<Ident>>,
+}
+
+impl CteScopes {
+    /// Whether an unqualified `name` certainly refers to a CTE where it is read now.
+    pub(crate) fn is_cte(&self, backend: Backend, name: &Ident) -> bool {
+        let mut masked = 0usize;
+        for frame in self.frames.iter().rev() {
+            for (n, visible) in &frame.entries {
+                if !backend.same_name(n, name) {
+                    continue;
+                }
+                if !*visible {
+                    masked += 1;
+                } else if masked > 0 {
+                    masked -= 1;
+                } else {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Brings the CTEs `query` declares into scope, and hides what its own body must not see.
+    pub(crate) fn enter(&mut self, query: &Query) {
+        let mut pushed = 0;
+        if let Some(hidden) = self.cte_bodies.remove(&(query as *const Query)) {
+            self.frames.push(Frame {
+                entries: hidden.into_iter().map(|n| (n, false)).collect(),
+            });
+            pushed += 1;
+        }
+        if let Some(with) = &query.with {
+            let names: Vec<Ident> = with
+                .cte_tables
+                .iter()
+                .map(|c| c.alias.name.clone())
+                .collect();
+            for (i, cte) in with.cte_tables.iter().enumerate() {
+                let hidden = if with.recursive {
+                    Vec::new()
+                } else {
+                    names[i..].to_vec()
+                };
+                self.cte_bodies.insert(&*cte.query as *const Query, hidden);
+            }
+            self.frames.push(Frame {
+                entries: names.into_iter().map(|n| (n, true)).collect(),
+            });
+            pushed += 1;
+        }
+        self.pushed.push(pushed);
+    }
+
+    /// Undoes the matching [`CteScopes::enter`].
+    pub(crate) fn leave(&mut self) {
+        let n = self.pushed.pop().unwrap_or(0);
+        for _ in 0..n {
+            self.frames.pop();
+        }
+    }
+}
+
 /// The state of one rewrite.
 pub(crate) struct Rewriter<'a> {
     pub(crate) backend: Backend,
@@ -40,9 +110,7 @@ pub(crate) struct Rewriter<'a> {
     pub(crate) pending_writes: Vec<Option<Statement>>,
     /// The copy of the INSERT or UPDATE being restricted now.
     pub(crate) original_write: Option<Statement>,
-    frames: Vec<Frame>,
-    pushed: Vec<usize>,
-    cte_bodies: HashMap<*const Query, Vec<Ident>>,
+    ctes: CteScopes,
     /// Set while the target of an UPDATE or DELETE is restricted: a write target always
     /// names a real table, whatever CTE shares its name.
     pub(crate) target_is_table: bool,
@@ -77,9 +145,7 @@ impl<'a> Rewriter<'a> {
             references: Vec::new(),
             pending_writes: Vec::new(),
             original_write: None,
-            frames: Vec::new(),
-            pushed: Vec::new(),
-            cte_bodies: HashMap::new(),
+            ctes: CteScopes::default(),
             target_is_table: false,
         }
     }
@@ -109,25 +175,7 @@ impl<'a> Rewriter<'a> {
     /// Whether an unqualified `name` certainly refers to a CTE where it is read (never
     /// for the target of an UPDATE or DELETE).
     pub(crate) fn is_cte(&self, name: &Ident) -> bool {
-        if self.target_is_table {
-            return false;
-        }
-        let mut masked = 0usize;
-        for frame in self.frames.iter().rev() {
-            for (n, visible) in &frame.entries {
-                if !self.backend.same_name(n, name) {
-                    continue;
-                }
-                if !*visible {
-                    masked += 1;
-                } else if masked > 0 {
-                    masked -= 1;
-                } else {
-                    return true;
-                }
-            }
-        }
-        false
+        !self.target_is_table && self.ctes.is_cte(self.backend, name)
     }
 
     /// Splits a table name into (schema, table), both as written.
@@ -281,43 +329,6 @@ impl<'a> Rewriter<'a> {
             )),
         }
     }
-
-    fn enter_query(&mut self, query: &Query) {
-        let mut pushed = 0;
-        if let Some(hidden) = self.cte_bodies.remove(&(query as *const Query)) {
-            self.frames.push(Frame {
-                entries: hidden.into_iter().map(|n| (n, false)).collect(),
-            });
-            pushed += 1;
-        }
-        if let Some(with) = &query.with {
-            let names: Vec<Ident> = with
-                .cte_tables
-                .iter()
-                .map(|c| c.alias.name.clone())
-                .collect();
-            for (i, cte) in with.cte_tables.iter().enumerate() {
-                let hidden = if with.recursive {
-                    Vec::new()
-                } else {
-                    names[i..].to_vec()
-                };
-                self.cte_bodies.insert(&*cte.query as *const Query, hidden);
-            }
-            self.frames.push(Frame {
-                entries: names.into_iter().map(|n| (n, true)).collect(),
-            });
-            pushed += 1;
-        }
-        self.pushed.push(pushed);
-    }
-
-    fn leave_query(&mut self) {
-        let n = self.pushed.pop().unwrap_or(0);
-        for _ in 0..n {
-            self.frames.pop();
-        }
-    }
 }
 
 /// `left AND right`.
@@ -390,13 +401,13 @@ impl VisitorMut for Rewriter<'_> {
     type Break = TenancyError;
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Self::Break> {
-        self.enter_query(query);
+        self.ctes.enter(query);
         ControlFlow::Continue(())
     }
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<Self::Break> {
         let result = self.restrict_set_expr(&mut query.body);
-        self.leave_query();
+        self.ctes.leave();
         match result {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => ControlFlow::Break(e),

@@ -431,7 +431,7 @@ where
     }
 }
 
-async fn create_tables(pool: &DatabaseConnection) {
+pub async fn create_tables(pool: &DatabaseConnection) {
     let backend = pool.get_database_backend();
     let schema = Schema::new(backend);
     let statements = [
