@@ -142,6 +142,24 @@ impl Scope {
     }
 }
 
+/// Commits `txn` on `Ok`, rolls it back on `Err`: the end of every transaction closure,
+/// tenant or admin.
+async fn finish<S: sea_orm::TransactionSession, T, E>(
+    txn: S,
+    result: Result<T, E>,
+) -> Result<T, TransactionError<E>> {
+    match result {
+        Ok(v) => {
+            txn.commit().await.map_err(TransactionError::Connection)?;
+            Ok(v)
+        }
+        Err(e) => {
+            txn.rollback().await.map_err(TransactionError::Connection)?;
+            Err(TransactionError::Transaction(e))
+        }
+    }
+}
+
 /// MySQL's `Duplicate entry '<values>' for key '<name>'` without the values; any other
 /// message quoting an entry or a record is withheld whole.
 fn withhold_mysql_values(message: &str) -> String {

@@ -181,18 +181,7 @@ impl TenantTransaction {
 
     /// Commits on `Ok`, rolls back on `Err`: the end of every transaction closure.
     pub(super) async fn finish<T, E>(self, result: Result<T, E>) -> Result<T, TransactionError<E>> {
-        match result {
-            Ok(v) => {
-                self.commit().await.map_err(TransactionError::Connection)?;
-                Ok(v)
-            }
-            Err(e) => {
-                self.rollback()
-                    .await
-                    .map_err(TransactionError::Connection)?;
-                Err(TransactionError::Transaction(e))
-            }
-        }
+        super::finish(self, result).await
     }
 }
 

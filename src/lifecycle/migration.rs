@@ -70,26 +70,34 @@ fn data_key_column(backend: DbBackend, column: impl sea_orm::sea_query::IntoIden
     def
 }
 
+/// `id`: an auto-increment primary key.
+fn id_column(column: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(column)
+        .integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+/// `created_at`: a timestamp with time zone.
+fn created_at_column(column: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
+    ColumnDef::new(column)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
 fn tenant_table(backend: DbBackend) -> TableCreateStatement {
     use tenant::Column as C;
     Table::create()
         .table(tenant::Entity.table_ref())
         .if_not_exists()
-        .col(
-            ColumnDef::new(C::Id)
-                .integer()
-                .not_null()
-                .auto_increment()
-                .primary_key(),
-        )
+        .col(id_column(C::Id))
         .col(ColumnDef::new(C::Name).string_len(255).not_null())
         .col(ColumnDef::new(C::ParentId).integer().null())
         .col(data_key_column(backend, C::DataKey).unique_key())
-        .col(
-            ColumnDef::new(C::CreatedAt)
-                .timestamp_with_time_zone()
-                .not_null(),
-        )
+        .col(created_at_column(C::CreatedAt))
         .foreign_key(
             ForeignKey::create()
                 .name("fk_tenant_parent")
@@ -105,22 +113,12 @@ fn member_table(backend: DbBackend) -> TableCreateStatement {
     Table::create()
         .table(tenant_member::Entity.table_ref())
         .if_not_exists()
-        .col(
-            ColumnDef::new(C::Id)
-                .integer()
-                .not_null()
-                .auto_increment()
-                .primary_key(),
-        )
+        .col(id_column(C::Id))
         .col(ColumnDef::new(C::TenantId).integer().not_null())
         .col(data_key_column(backend, C::DataKey))
         .col(ColumnDef::new(C::UserId).string_len(255).not_null())
         .col(ColumnDef::new(C::Role).string_len(64).not_null())
-        .col(
-            ColumnDef::new(C::CreatedAt)
-                .timestamp_with_time_zone()
-                .not_null(),
-        )
+        .col(created_at_column(C::CreatedAt))
         .foreign_key(
             ForeignKey::create()
                 .name("fk_tenant_member_tenant")
