@@ -103,6 +103,13 @@ pub enum TenancyError {
         /// Why it was refused.
         reason: String,
     },
+    /// The schema verifier ([`migration::verify`](crate::migration::verify)) found the
+    /// database unsafe for tenancy; the report lists every problem.
+    #[error("{report}")]
+    UnsafeSchema {
+        /// The verifier's report, one problem per line.
+        report: String,
+    },
     /// A limit on the number of tenants was exceeded.
     #[error("max tenant exceeded: {reason} (tenant `{tenant}`)")]
     MaxTenantExceeded {

@@ -99,6 +99,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | (always) | | the core: derive, registry, rewriter, [`TenantConnection`], [`AdminConnection`] |
+//! | `migration` | yes (through `lifecycle`) | [`migration`]: helpers for tenanted tables in sea-orm-migration migrations (DataKey column, index, composite keys, PostgreSQL row-level security) |
 //! | `lifecycle` | yes | [`lifecycle`]: the `tenant` and `tenant_member` entities (registered as tenanted tables), their migration, and `TenantAdmin`; turn it off if your schema has its own `tenant` table |
 
 #![forbid(unsafe_code)]
@@ -113,6 +114,8 @@ mod error;
 mod key;
 #[cfg(feature = "lifecycle")]
 pub mod lifecycle;
+#[cfg(feature = "migration")]
+pub mod migration;
 mod registry;
 mod restrict;
 pub mod rewrite;

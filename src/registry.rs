@@ -256,7 +256,7 @@ pub(crate) enum Resolved {
 struct Entry {
     schema: Option<String>,
     /// The table's name as registered (the map's key is lower-case).
-    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+    #[cfg_attr(not(feature = "migration"), allow(dead_code))]
     name: String,
     tenancy: TableTenancy,
 }
@@ -593,7 +593,7 @@ impl Registry {
     /// Every tenanted table, as (schema, name as registered, DataKey column), in an
     /// order that deletes safely: a table comes before the tables its foreign keys
     /// reference (cycles are broken by name).
-    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
+    #[cfg_attr(not(feature = "migration"), allow(dead_code))]
     pub(crate) fn tenanted_tables(&self) -> Vec<(Option<&str>, &str, &'static str)> {
         let mut all: Vec<(Option<&str>, &str, &'static str)> = Vec::new();
         let mut names: Vec<&String> = self.tables.keys().collect();
@@ -628,6 +628,20 @@ impl Registry {
             ordered.push(all.remove(next));
         }
         ordered
+    }
+
+    /// Every table registered as universal (not the allow-listed ones), by name.
+    #[cfg_attr(not(feature = "migration"), allow(dead_code))]
+    pub(crate) fn universal_tables(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .tables
+            .iter()
+            .filter(|(lower, _)| matches!(self.resolve(None, lower), Resolved::Universal { .. }))
+            .flat_map(|(_, entries)| entries.iter().map(|e| e.name.as_str()))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Resolves a table reference (`schema` as written, if any).

@@ -905,7 +905,77 @@ async fn concurrent_creates_get_distinct_keys_within_the_limit(pool: &DatabaseCo
     assert_eq!(refused, 3);
 }
 
+async fn a_move_carries_rows_bound_by_composite_foreign_keys(pool: &DatabaseConnection) {
+    CreateTenantTables
+        .up(&SchemaManager::new(pool))
+        .await
+        .expect("create the tenant tables");
+    let ddl = [
+        "CREATE TABLE account (id integer PRIMARY KEY, data_key varchar(255) NOT NULL, name varchar(50) NOT NULL)",
+        "CREATE UNIQUE INDEX account_key_id ON account (data_key, id)",
+        "CREATE TABLE entry (id integer PRIMARY KEY, data_key varchar(255) NOT NULL, account_id integer NOT NULL, \
+         FOREIGN KEY (data_key, account_id) REFERENCES account (data_key, id) ON UPDATE CASCADE)",
+    ];
+    for s in ddl {
+        pool.execute_unprepared(s).await.expect(s);
+    }
+    let registry = Registry::builder()
+        .entity::<tenant::Entity>()
+        .entity::<tenant_member::Entity>()
+        .tenanted("account", "data_key")
+        .tenanted("entry", "data_key")
+        .reference("entry", &["account_id"], "account", &["id"])
+        .build();
+    let admin = TenantAdmin::new(AdminConnection::with_registry(
+        pool.clone(),
+        Arc::new(registry),
+    ));
+    let a = admin.create("A", None).await.expect("a");
+    let b = admin.create("B", None).await.expect("b");
+    let shop = admin
+        .create("Shop", Some(&a.key().expect("k")))
+        .await
+        .expect("shop");
+    pool.execute_unprepared(
+        "INSERT INTO account (id, data_key, name) VALUES (1, '100.1.', 'till')",
+    )
+    .await
+    .expect("account");
+    pool.execute_unprepared("INSERT INTO entry (id, data_key, account_id) VALUES (1, '100.1.', 1)")
+        .await
+        .expect("entry");
+    let moved = admin
+        .move_subtree(&shop.key().expect("k"), Some(&b.key().expect("k")))
+        .await
+        .expect("the move re-keys the referenced table first");
+    assert_eq!(moved.data_key, "101.1.");
+    for table in ["account", "entry"] {
+        let row = pool
+            .query_one_raw(Statement::from_string(
+                pool.get_database_backend(),
+                format!("SELECT data_key FROM {table} WHERE id = 1"),
+            ))
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(
+            row.try_get::<String>("", "data_key").expect("key"),
+            "101.1.",
+            "{table}"
+        );
+    }
+    // And a delete removes the referencing rows first.
+    assert_eq!(
+        admin
+            .delete(&moved.key().expect("k"))
+            .await
+            .expect("delete"),
+        1
+    );
+}
+
 scenarios! {
+    a_move_carries_rows_bound_by_composite_foreign_keys,
     concurrent_creates_get_distinct_keys_within_the_limit,
     create_derives_keys_and_rename_keeps_them,
     delete_removes_the_subtree_and_its_rows_from_every_tenanted_table,

@@ -36,6 +36,21 @@ impl AdminScope {
         run(stmt).await
     }
 
+    /// Runs `call` on `conn`, checked and traced.
+    pub(crate) async fn call<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        call: super::Call<'_>,
+    ) -> Result<super::Answer, DbErr> {
+        use super::{Answer, Call};
+        Ok(match call {
+            Call::Execute(s) => Answer::Exec(self.forward(conn, s, |s| conn.execute_raw(s)).await?),
+            Call::One(s) => Answer::One(self.forward(conn, s, |s| conn.query_one_raw(s)).await?),
+            Call::All(s) => Answer::All(self.forward(conn, s, |s| conn.query_all_raw(s)).await?),
+            Call::Unprepared(sql) => Answer::Exec(self.forward_unprepared(conn, sql).await?),
+        })
+    }
+
     /// [`AdminScope::forward`] for SQL sent without parameters.
     pub(crate) async fn forward_unprepared<C: ConnectionTrait>(
         &self,
@@ -174,6 +189,14 @@ impl AdminConnection {
         TenantConnection::with_registry(self.inner.clone(), key, self.scope.registry.clone())
     }
 
+    pub(crate) async fn call(&self, call: super::Call<'_>) -> Result<super::Answer, DbErr> {
+        self.scope.call(&self.inner, call).await
+    }
+
+    pub(crate) fn may_stream(&self) -> Result<(), DbErr> {
+        Ok(())
+    }
+
     /// The backend (inherent, because `ConnectionTrait` and `StreamTrait` both have it).
     ///
     /// ```
@@ -269,8 +292,19 @@ pub struct AdminTransaction {
 }
 
 impl AdminTransaction {
-    pub(super) fn new(inner: DatabaseTransaction, scope: Arc<AdminScope>) -> Self {
-        AdminTransaction { inner, scope }
+    pub(super) async fn open(
+        inner: DatabaseTransaction,
+        scope: Arc<AdminScope>,
+    ) -> Result<Self, DbErr> {
+        Ok(AdminTransaction { inner, scope })
+    }
+
+    pub(crate) async fn call(&self, call: super::Call<'_>) -> Result<super::Answer, DbErr> {
+        self.scope.call(&self.inner, call).await
+    }
+
+    pub(crate) fn may_stream(&self) -> Result<(), DbErr> {
+        Ok(())
     }
 
     /// The backend.

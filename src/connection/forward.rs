@@ -2,9 +2,10 @@
 //! transaction. One definition, so that the two can never drift apart.
 
 /// Implements `ConnectionTrait`, `StreamTrait` and `TransactionTrait` for `$wrapper`, a
-/// struct with fields `inner: $inner` and `scope: Arc<S>`, where `S` has `forward` and
-/// `forward_unprepared` (the tenant's [`Scope`](super::Scope) or the admin's
-/// [`AdminScope`](super::admin::AdminScope)); its transactions are `$txn`.
+/// struct with fields `inner: $inner` and `scope: Arc<S>` (the tenant's
+/// [`Scope`](super::Scope) or the admin's [`AdminScope`](super::admin::AdminScope)) and
+/// the inherent methods `call` (run one [`Call`](super::Call)) and `may_stream`; its
+/// transactions are `$txn`, opened with `$txn::open`.
 macro_rules! forward_traits {
     ($wrapper:ty, $inner:ty, $txn:ident) => {
         #[async_trait::async_trait]
@@ -17,34 +18,32 @@ macro_rules! forward_traits {
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
-                self.scope
-                    .forward(&self.inner, stmt, |s| self.inner.execute_raw(s))
-                    .await
+                self.call(crate::connection::Call::Execute(stmt))
+                    .await?
+                    .exec()
             }
 
             async fn execute_unprepared(
                 &self,
                 sql: &str,
             ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
-                self.scope.forward_unprepared(&self.inner, sql).await
+                self.call(crate::connection::Call::Unprepared(sql))
+                    .await?
+                    .exec()
             }
 
             async fn query_one_raw(
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
-                self.scope
-                    .forward(&self.inner, stmt, |s| self.inner.query_one_raw(s))
-                    .await
+                self.call(crate::connection::Call::One(stmt)).await?.one()
             }
 
             async fn query_all_raw(
                 &self,
                 stmt: sea_orm::Statement,
             ) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
-                self.scope
-                    .forward(&self.inner, stmt, |s| self.inner.query_all_raw(s))
-                    .await
+                self.call(crate::connection::Call::All(stmt)).await?.all()
             }
 
             fn support_returning(&self) -> bool {
@@ -73,10 +72,12 @@ macro_rules! forward_traits {
                         + Send,
                 >,
             > {
-                Box::pin(
+                Box::pin(async move {
+                    self.may_stream()?;
                     self.scope
-                        .forward(&self.inner, stmt, |s| self.inner.stream_raw(s)),
-                )
+                        .forward(&self.inner, stmt, |s| self.inner.stream_raw(s))
+                        .await
+                })
             }
         }
 
@@ -85,10 +86,7 @@ macro_rules! forward_traits {
             type Transaction = crate::$txn;
 
             async fn begin(&self) -> Result<crate::$txn, sea_orm::DbErr> {
-                Ok(crate::$txn::new(
-                    self.inner.begin().await?,
-                    self.scope.clone(),
-                ))
+                crate::$txn::open(self.inner.begin().await?, self.scope.clone()).await
             }
 
             async fn begin_with_config(
@@ -96,22 +94,24 @@ macro_rules! forward_traits {
                 isolation_level: Option<sea_orm::IsolationLevel>,
                 access_mode: Option<sea_orm::AccessMode>,
             ) -> Result<crate::$txn, sea_orm::DbErr> {
-                Ok(crate::$txn::new(
+                crate::$txn::open(
                     self.inner
                         .begin_with_config(isolation_level, access_mode)
                         .await?,
                     self.scope.clone(),
-                ))
+                )
+                .await
             }
 
             async fn begin_with_options(
                 &self,
                 options: sea_orm::TransactionOptions,
             ) -> Result<crate::$txn, sea_orm::DbErr> {
-                Ok(crate::$txn::new(
+                crate::$txn::open(
                     self.inner.begin_with_options(options).await?,
                     self.scope.clone(),
-                ))
+                )
+                .await
             }
 
             async fn transaction<F, T, E>(

@@ -22,15 +22,93 @@ use crate::{
     where_restrict_tenants,
 };
 
-/// What a connection is bound to: the tenant, the match mode, the registry.
+/// The setting that carries the tenant's DataKey in row-level security mode
+/// (PostgreSQL), read by the policies of [`migration`](crate::migration).
+pub(crate) const RLS_SETTING: &str = "sea_orm_tenancy.data_key";
+
+/// One call of `ConnectionTrait`, to forward.
+#[derive(Debug)]
+pub(crate) enum Call<'s> {
+    Execute(Statement),
+    One(Statement),
+    All(Statement),
+    Unprepared(&'s str),
+}
+
+/// What a [`Call`] returns.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    Exec(sea_orm::ExecResult),
+    One(Option<sea_orm::QueryResult>),
+    All(Vec<sea_orm::QueryResult>),
+}
+
+fn mismatch() -> DbErr {
+    DbErr::Custom("sea-orm-tenancy: a forwarded call returned another kind of answer".into())
+}
+
+impl Answer {
+    pub(crate) fn exec(self) -> Result<sea_orm::ExecResult, DbErr> {
+        match self {
+            Answer::Exec(r) => Ok(r),
+            _ => Err(mismatch()),
+        }
+    }
+
+    pub(crate) fn one(self) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        match self {
+            Answer::One(r) => Ok(r),
+            _ => Err(mismatch()),
+        }
+    }
+
+    pub(crate) fn all(self) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        match self {
+            Answer::All(r) => Ok(r),
+            _ => Err(mismatch()),
+        }
+    }
+}
+
+/// What a connection is bound to: the tenant, the match mode, the registry, and whether
+/// statements run with the tenant in the row-level security setting.
 #[derive(Debug)]
 pub(crate) struct Scope {
     pub(crate) key: DataKey,
     pub(crate) mode: MatchMode,
     pub(crate) registry: Arc<Registry>,
+    pub(crate) rls: bool,
 }
 
 impl Scope {
+    /// Runs `call` on `conn`: rewritten, reference-checked, errors sanitized.
+    pub(crate) async fn call<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        call: Call<'_>,
+    ) -> Result<Answer, DbErr> {
+        Ok(match call {
+            Call::Execute(s) => Answer::Exec(self.forward(conn, s, |s| conn.execute_raw(s)).await?),
+            Call::One(s) => Answer::One(self.forward(conn, s, |s| conn.query_one_raw(s)).await?),
+            Call::All(s) => Answer::All(self.forward(conn, s, |s| conn.query_all_raw(s)).await?),
+            Call::Unprepared(sql) => Answer::Exec(self.forward_unprepared(conn, sql).await?),
+        })
+    }
+
+    /// In row-level security mode, puts the tenant's key in the transaction's setting
+    /// (`set_config(…, true)`: local to the transaction, the key bound as a parameter).
+    pub(crate) async fn enter(&self, txn: &sea_orm::DatabaseTransaction) -> Result<(), DbErr> {
+        if self.rls {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("SELECT set_config('{RLS_SETTING}', $1, true)"),
+                [self.key.as_str().into()],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn rewrite(&self, stmt: Statement) -> Result<Rewritten<Statement>, DbErr> {
         let out = rewrite::rewrite_checked(stmt, &self.key, self.mode, &self.registry)?;
         tracing::debug!(target: "sea_orm_tenancy", tenant = %self.key, sql = %out.statement.sql, "forwarding statement");
@@ -277,6 +355,7 @@ impl TenantConnection {
                 key,
                 mode: MatchMode::Prefix,
                 registry,
+                rls: false,
             }),
         }
     }
@@ -300,8 +379,106 @@ impl TenantConnection {
                 key: self.scope.key.clone(),
                 mode,
                 registry: self.scope.registry.clone(),
+                rls: self.scope.rls,
             }),
         }
+    }
+
+    /// Row-level security mode (PostgreSQL): every statement also runs with the tenant's
+    /// key in the setting `sea_orm_tenancy.data_key`, which the policies of
+    /// [`TenantedTable::row_level_security`](crate::migration::TenantedTable::row_level_security)
+    /// read: a second wall behind the rewriter.
+    ///
+    /// - A statement outside a transaction runs in one of its own: `BEGIN`,
+    ///   `SELECT set_config('sea_orm_tenancy.data_key', $1, true)` with the key bound,
+    ///   the statement, `COMMIT` (or `ROLLBACK` when it fails).
+    /// - A transaction (`begin`, `transaction`, …) sets it once, when it opens.
+    /// - The setting is local to the transaction: a pooled connection keeps nothing of it.
+    /// - `.stream()` outside a transaction is refused (the stream would outlive the
+    ///   transaction): stream inside one.
+    ///
+    /// Fails with [`TenancyError::UnsupportedStatement`] on other backends.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenancyError, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?);
+    /// assert!(!db.row_level_security());
+    /// assert!(matches!(
+    ///     db.with_row_level_security(),
+    ///     Err(TenancyError::UnsupportedStatement { .. })
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_row_level_security(self) -> Result<Self, TenancyError> {
+        if self.inner.get_database_backend() != DbBackend::Postgres {
+            return Err(TenancyError::UnsupportedStatement {
+                tenant: self.scope.key.to_string(),
+                reason: "row-level security mode is postgresql only".to_owned(),
+            });
+        }
+        Ok(TenantConnection {
+            scope: Arc::new(Scope {
+                key: self.scope.key.clone(),
+                mode: self.scope.mode,
+                registry: self.scope.registry.clone(),
+                rls: true,
+            }),
+            inner: self.inner,
+        })
+    }
+
+    /// Whether the connection is in [row-level security mode](Self::with_row_level_security).
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// assert!(!TenantConnection::new(pool, DataKey::new("1.")?).row_level_security());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn row_level_security(&self) -> bool {
+        self.scope.rls
+    }
+
+    /// Runs one forwarded call: in row-level security mode, in a transaction of its own
+    /// that carries the tenant.
+    pub(crate) async fn call(&self, call: Call<'_>) -> Result<Answer, DbErr> {
+        if !self.scope.rls {
+            return self.scope.call(&self.inner, call).await;
+        }
+        let txn = self.inner.begin().await?;
+        let result = match self.scope.enter(&txn).await {
+            Ok(()) => self.scope.call(&txn, call).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(answer) => {
+                txn.commit().await?;
+                Ok(answer)
+            }
+            Err(e) => {
+                txn.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Streams need a transaction in row-level security mode.
+    pub(crate) fn may_stream(&self) -> Result<(), DbErr> {
+        if self.scope.rls {
+            return Err(TenancyError::UnsupportedStatement {
+                tenant: self.scope.key.to_string(),
+                reason: "in row-level security mode, stream inside a transaction (`begin`, `transaction`)".to_owned(),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// The tenant's DataKey.

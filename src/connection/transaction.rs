@@ -47,8 +47,19 @@ pub struct TenantTransaction {
 }
 
 impl TenantTransaction {
-    pub(super) fn new(inner: DatabaseTransaction, scope: Arc<Scope>) -> Self {
-        TenantTransaction { inner, scope }
+    /// Wraps a transaction just begun, putting the tenant in its row-level security
+    /// setting when the connection asks for it.
+    pub(super) async fn open(inner: DatabaseTransaction, scope: Arc<Scope>) -> Result<Self, DbErr> {
+        scope.enter(&inner).await?;
+        Ok(TenantTransaction { inner, scope })
+    }
+
+    pub(crate) async fn call(&self, call: super::Call<'_>) -> Result<super::Answer, DbErr> {
+        self.scope.call(&self.inner, call).await
+    }
+
+    pub(crate) fn may_stream(&self) -> Result<(), DbErr> {
+        Ok(())
     }
 
     /// The tenant's DataKey.

@@ -62,7 +62,7 @@ impl MigrationName for CreateTenantTables {
 
 fn data_key_column(backend: DbBackend, column: impl sea_orm::sea_query::IntoIden) -> ColumnDef {
     let mut def = ColumnDef::new(column);
-    def.custom(Alias::new(crate::rewrite::data_key_column_type(
+    def.custom(Alias::new(crate::migration::sql::data_key_column_type(
         backend,
         crate::MAX_DATA_KEY_LEN,
     )))

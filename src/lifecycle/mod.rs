@@ -945,7 +945,11 @@ impl TenantAdmin {
                 }
                 let new_key = self.next_key(txn, parent.as_ref(), false).await?;
                 let backend = txn.get_database_backend();
-                for (table, _) in self.keyed_tables() {
+                // Referenced tables first: a composite foreign key with `ON UPDATE
+                // CASCADE` (see `migration::TenantedTable::foreign_key`) carries the
+                // referencing rows along, and nothing is ever left pointing at a key
+                // that no longer exists.
+                for (table, _) in self.keyed_tables().into_iter().rev() {
                     txn.execute_raw(subtree::rekey(backend, table, key, &new_key))
                         .await?;
                 }

@@ -205,19 +205,6 @@ impl Backend {
         }
     }
 
-    /// The type of a DataKey column of `len` bytes, with the collation that compares
-    /// bytewise so that an index serves the tenant predicate (see the crate docs' table).
-    #[cfg(feature = "lifecycle")]
-    pub(crate) fn data_key_column_type(self, len: usize) -> String {
-        match self {
-            Backend::Postgres => format!(r#"varchar({len}) COLLATE "C""#),
-            Backend::MySql => {
-                format!("varchar({len}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-            }
-            Backend::Sqlite => format!("varchar({len})"),
-        }
-    }
-
     /// `value` as a string literal, for statements sent without parameters.
     pub(crate) fn string_literal(self, value: &str) -> String {
         let mut out = String::with_capacity(value.len() + 2);

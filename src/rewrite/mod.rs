@@ -413,13 +413,6 @@ fn build(
     .map_err(unsupported)
 }
 
-/// The type of a DataKey column of `len` bytes on this backend, in the collation that
-/// compares bytewise (see the crate docs).
-#[cfg(feature = "lifecycle")]
-pub(crate) fn data_key_column_type(db: DbBackend, len: usize) -> String {
-    Backend::from_db(db).data_key_column_type(len)
-}
-
 /// Parses the statement(s) to rewrite. A trailing clause that `sqlparser` cannot read
 /// but the backend needs (MySQL's `LOCK IN SHARE MODE`, what sea-query renders for
 /// `lock_shared()`, and the only shared-lock syntax MariaDB accepts) is taken off the
