@@ -11,7 +11,8 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, ConnectOptions, Database, Schema};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 use sea_orm_tenancy::lifecycle::{CreateTenantTables, TenantAdmin, TenantNode};
-use sea_orm_tenancy::{AdminConnection, DataKey, TenantConnection};
+use sea_orm_tenancy::migration::{TenantedTable, VerifyOptions, verify};
+use sea_orm_tenancy::{AdminConnection, DataKey, Registry, TenantConnection};
 
 mod sale {
     use sea_orm::entity::prelude::*;
@@ -72,6 +73,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let schema = Schema::new(pool.get_database_backend());
     pool.execute(&schema.create_table_from_entity(sale::Entity))
         .await?;
+    // The DataKey index (and, on PostgreSQL, row-level security) with the migration
+    // helpers; then check the schema the way an application would at start-up.
+    let manager = SchemaManager::new(&pool);
+    TenantedTable::new("sale")
+        .index(&["id"])
+        .row_level_security()
+        .up(&manager)
+        .await?;
+    let report = verify(&pool, &Registry::global(), VerifyOptions::default()).await?;
+    println!("{report}\n");
 
     // The tenant tree, created by the admin (keys are derived: parent key + number + `.`).
     let admin = TenantAdmin::new(AdminConnection::new(pool.clone()));
