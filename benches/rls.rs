@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use sea_orm::QuerySelect;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, QuerySelect, Statement};
 use sea_orm_migration::SchemaManager;
 use sea_orm_tenancy::migration::TenantedTable;
 use sea_orm_tenancy::{DataKey, Registry, TenantConnection};
@@ -36,7 +36,6 @@ const WORLD: World = World {
 };
 
 const TENANT: &str = "0.4.2.";
-const APP_ROLE: &str = "sea_orm_tenancy_bench_app";
 
 async fn find_by_id(db: &TenantConnection, id: i32) {
     let found = item::Entity::find_by_id(id)
@@ -71,49 +70,6 @@ async fn ten_in_a_transaction(db: &TenantConnection, id: i32) {
     txn.commit().await.expect("commit");
 }
 
-/// A pool of the application role (not the owner, not a superuser) on the owner's
-/// database.
-async fn app_pool(owner: &DatabaseConnection) -> DatabaseConnection {
-    owner
-        .execute_unprepared(&format!(
-            "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; \
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-        ))
-        .await
-        .expect("role");
-    let db: String = owner
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_database() AS db",
-        ))
-        .await
-        .expect("db")
-        .expect("row")
-        .try_get("", "db")
-        .expect("name");
-    for grant in [
-        format!("GRANT CONNECT ON DATABASE \"{db}\" TO {APP_ROLE}"),
-        format!("GRANT USAGE ON SCHEMA public TO {APP_ROLE}"),
-        format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"
-        ),
-    ] {
-        owner.execute_unprepared(&grant).await.expect("grant");
-    }
-    let url = std::env::var("DATABASE_URL_POSTGRES").expect("postgres");
-    let (scheme, rest) = url.split_once("://").expect("a URL");
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host = host.split_once('/').map_or(host, |(h, _)| h);
-    let mut options = ConnectOptions::new(format!("{scheme}://{APP_ROLE}@{host}/{db}"));
-    options
-        .max_connections(4)
-        .min_connections(1)
-        .sqlx_logging(false);
-    Database::connect(options)
-        .await
-        .expect("connect as the application role")
-}
-
 fn rls(c: &mut Criterion) {
     let rt = support::runtime();
     let registry = Arc::new(Registry::builder().entity::<item::Entity>().build());
@@ -126,7 +82,7 @@ fn rls(c: &mut Criterion) {
             .up(&SchemaManager::new(&db.pool))
             .await
             .expect("row-level security");
-        let app = app_pool(&db.pool).await;
+        let app = support::application_role_pool(&db.pool, 4).await;
         Some((db, app))
     }) else {
         return;

@@ -15,16 +15,14 @@ mod common;
 use std::sync::Arc;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
-    Statement, TransactionTrait,
+    ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait, Statement,
+    TransactionTrait,
 };
 use sea_orm_migration::SchemaManager;
 use sea_orm_tenancy::migration::{TenantedTable, VerifyOptions, verify};
 use sea_orm_tenancy::{DataKey, Registry, TenancyError, TenantConnection};
 
 use common::entities::invoice;
-
-const APP_ROLE: &str = "sea_orm_tenancy_app";
 
 fn key(text: &str) -> DataKey {
     DataKey::new(text).expect("key")
@@ -46,51 +44,7 @@ async fn secured(owner: &DatabaseConnection) -> DatabaseConnection {
         .up(&manager)
         .await
         .expect("customer");
-    app_pool(owner, 1).await
-}
-
-/// A pool of `max` connections as the application role, which may read and write the
-/// tables and nothing more.
-async fn app_pool(owner: &DatabaseConnection, max: u32) -> DatabaseConnection {
-    owner
-        .execute_unprepared(&format!(
-            "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; \
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-        ))
-        .await
-        .expect("create the application role");
-    let db: String = owner
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_database() AS db",
-        ))
-        .await
-        .expect("database")
-        .expect("row")
-        .try_get("", "db")
-        .expect("name");
-    for grant in [
-        format!("GRANT CONNECT ON DATABASE \"{db}\" TO {APP_ROLE}"),
-        format!("GRANT USAGE ON SCHEMA public TO {APP_ROLE}"),
-        format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"
-        ),
-        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}"),
-    ] {
-        owner.execute_unprepared(&grant).await.expect("grant");
-    }
-    let url = std::env::var("DATABASE_URL_POSTGRES").expect("the scenario runs on PostgreSQL");
-    let url = common::with_database(&url, &db);
-    let (scheme, rest) = url.split_once("://").expect("a URL");
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let mut options = ConnectOptions::new(format!("{scheme}://{APP_ROLE}@{host}"));
-    options
-        .max_connections(max)
-        .min_connections(1)
-        .sqlx_logging(false);
-    Database::connect(options)
-        .await
-        .expect("connect as the application role")
+    common::application_role_pool(owner, 1).await
 }
 
 /// A registry that forgets that `invoice` and `customer` are tenanted: the rewriter adds
@@ -597,7 +551,7 @@ async fn the_verifier_checks_row_level_security_and_the_role(owner: &DatabaseCon
     );
     assert!(report.contains("is a superuser"), "{report}");
     // As the application role: all holds.
-    let app = app_pool(owner, 1).await;
+    let app = common::application_role_pool(owner, 1).await;
     verify(&app, &registry, VerifyOptions::with_row_level_security())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -640,20 +594,8 @@ async fn the_verifier_checks_row_level_security_and_the_role(owner: &DatabaseCon
     app.close().await.expect("close");
 }
 
-macro_rules! postgres_only {
-    ($($name:ident),+ $(,)?) => {
-        mod postgres_rls {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    crate::common::run(crate::common::Backend::Postgres, stringify!($name), crate::$name).await;
-                }
-            )+
-        }
-    };
-}
-
 postgres_only! {
+    postgres_rls:
     sql_the_rewriter_never_sees_still_sees_only_the_tenants_rows,
     a_pooled_connection_reused_without_a_tenant_sees_no_rows,
     a_connection_killed_mid_transaction_leaks_nothing,

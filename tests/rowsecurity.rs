@@ -11,16 +11,14 @@
 mod common;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
+    TransactionTrait,
 };
 use sea_orm_migration::SchemaManager;
 use sea_orm_tenancy::migration::TenantedTable;
 
-const APP_ROLE: &str = "sea_orm_tenancy_app";
-
 /// Row-level security on `invoice` and `customer`, a leak log any role may write, and a
-/// pool of the application role (not owner, not superuser, not BYPASSRLS).
+/// pool of the application role.
 async fn setup(owner: &DatabaseConnection) -> DatabaseConnection {
     let manager = SchemaManager::new(owner);
     TenantedTable::new("invoice")
@@ -42,49 +40,7 @@ async fn setup(owner: &DatabaseConnection) -> DatabaseConnection {
     ] {
         owner.execute_unprepared(s).await.expect(s);
     }
-    owner
-        .execute_unprepared(&format!(
-            "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; \
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-        ))
-        .await
-        .expect("role");
-    let db = database_name(owner).await;
-    for grant in [
-        format!("GRANT CONNECT ON DATABASE \"{db}\" TO {APP_ROLE}"),
-        format!("GRANT USAGE ON SCHEMA public TO {APP_ROLE}"),
-        format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"
-        ),
-        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}"),
-    ] {
-        owner.execute_unprepared(&grant).await.expect("grant");
-    }
-    let url = std::env::var("DATABASE_URL_POSTGRES").expect("postgres");
-    let url = common::with_database(&url, &db);
-    let (scheme, rest) = url.split_once("://").expect("a URL");
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let mut options = ConnectOptions::new(format!("{scheme}://{APP_ROLE}@{host}"));
-    options
-        .max_connections(1)
-        .min_connections(1)
-        .sqlx_logging(false);
-    Database::connect(options)
-        .await
-        .expect("connect as the application role")
-}
-
-async fn database_name(owner: &DatabaseConnection) -> String {
-    owner
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_database() AS db",
-        ))
-        .await
-        .expect("db")
-        .expect("row")
-        .try_get("", "db")
-        .expect("name")
+    common::application_role_pool(owner, 1).await
 }
 
 /// A transaction of the application role with `key` in the setting, as RLS mode opens it.
@@ -573,20 +529,8 @@ async fn the_policy_range_is_bytewise(owner: &DatabaseConnection) {
     }
 }
 
-macro_rules! postgres_only {
-    ($($name:ident),+ $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    crate::common::run(crate::common::Backend::Postgres, stringify!($name), crate::$name).await;
-                }
-            )+
-        }
-    };
-}
-
 postgres_only! {
+    postgres:
     a_leaky_function_sees_only_the_tenants_rows,
     a_join_restricts_both_tables,
     a_table_sample_samples_the_tenants_rows_only,

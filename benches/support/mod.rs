@@ -14,7 +14,7 @@ mod common;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 #[allow(unused_imports)] // not every bench uses every item
-pub use common::{Backend, TestDb};
+pub use common::{Backend, TestDb, application_role_pool};
 
 /// The benchmarked table: tenanted through `data_key`.
 pub mod item {

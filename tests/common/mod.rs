@@ -70,6 +70,76 @@ macro_rules! scenarios {
     };
 }
 
+/// `postgres_only! { a, b }`: a `#[tokio::test]` per scenario in a module `postgres`,
+/// each on a fresh seeded PostgreSQL database ([`run`]), for what only PostgreSQL has.
+#[allow(unused_macros)]
+macro_rules! postgres_only {
+    ($module:ident: $($name:ident),+ $(,)?) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::common::run(
+                        crate::common::Backend::Postgres,
+                        stringify!($name),
+                        crate::$name,
+                    )
+                    .await;
+                }
+            )+
+        }
+    };
+}
+
+/// The role the row-level security scenarios and benches connect as: not the tables'
+/// owner, not a superuser, not `BYPASSRLS`.
+pub const APP_ROLE: &str = "sea_orm_tenancy_app";
+
+/// A pool of `max` connections as [`APP_ROLE`] (created on first use, cluster-wide) on
+/// `owner`'s PostgreSQL database, granted what an application needs on its tables and
+/// sequences and nothing more. The grants go with the database when it is dropped.
+pub async fn application_role_pool(owner: &DatabaseConnection, max: u32) -> DatabaseConnection {
+    owner
+        .execute_unprepared(&format!(
+            "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        ))
+        .await
+        .expect("create the application role");
+    let db: String = owner
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_database() AS db",
+        ))
+        .await
+        .expect("database")
+        .expect("row")
+        .try_get("", "db")
+        .expect("name");
+    for grant in [
+        format!("GRANT CONNECT ON DATABASE \"{db}\" TO {APP_ROLE}"),
+        format!("GRANT USAGE ON SCHEMA public TO {APP_ROLE}"),
+        format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"
+        ),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}"),
+    ] {
+        owner.execute_unprepared(&grant).await.expect("grant");
+    }
+    let url = std::env::var("DATABASE_URL_POSTGRES").expect("a PostgreSQL scenario");
+    let url = with_database(&url, &db);
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let mut options = ConnectOptions::new(format!("{scheme}://{APP_ROLE}@{host}"));
+    options
+        .max_connections(max)
+        .min_connections(1)
+        .sqlx_logging(false);
+    Database::connect(options)
+        .await
+        .expect("connect as the application role")
+}
+
 /// The entities the scenarios run on.
 pub mod entities {
     /// Tenanted through the default `data_key` column; belongs to a customer.
