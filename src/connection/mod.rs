@@ -463,7 +463,11 @@ impl TenantConnection {
                 Ok(answer)
             }
             Err(e) => {
-                txn.rollback().await?;
+                // The statement's error is the one to report; a rollback that fails too
+                // leaves the connection to the pool to discard.
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::warn!(target: "sea_orm_tenancy", tenant = %self.scope.key, error = %rollback, "rollback after a failed statement failed");
+                }
                 Err(e)
             }
         }

@@ -201,15 +201,18 @@ pub(crate) fn drop_foreign_key(backend: DbBackend, name: &str, table: &str) -> O
 /// its subtree's upper bound. An unset, empty (after `RESET` or `DISCARD ALL`) or
 /// malformed setting gives `NULL`, which no row matches.
 pub(crate) fn create_context_functions() -> Vec<String> {
+    // Single-expression SQL functions: the planner inlines them, so the policy's
+    // InitPlans cost an expression, not a function call planned on every statement.
+    let setting = format!("current_setting('{SETTING}', true)");
     vec![
         format!(
             "CREATE OR REPLACE FUNCTION {KEY_FUNCTION}() RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$ \
-             SELECT CASE WHEN s ~ '^([A-Za-z0-9-]+[.])+$' AND length(s) <= {MAX_DATA_KEY_LEN} THEN s END \
-             FROM current_setting('{SETTING}', true) AS s $$"
+             SELECT CASE WHEN {setting} ~ '^([A-Za-z0-9-]+[.])+$' AND length({setting}) <= {MAX_DATA_KEY_LEN} \
+             THEN {setting} END $$"
         ),
         format!(
             "CREATE OR REPLACE FUNCTION {UPPER_FUNCTION}() RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$ \
-             SELECT left(k, -1) || '/' FROM {KEY_FUNCTION}() AS k $$"
+             SELECT left({KEY_FUNCTION}(), -1) || '/' $$"
         ),
     ]
 }
