@@ -28,25 +28,6 @@ fn key(text: &str) -> DataKey {
     DataKey::new(text).expect("key")
 }
 
-/// Row-level security on the seed's two tenanted tables, and a pool of the application
-/// role on the test's database.
-async fn secured(owner: &DatabaseConnection) -> DatabaseConnection {
-    let manager = SchemaManager::new(owner);
-    TenantedTable::new("invoice")
-        .index(&["id"])
-        .row_level_security()
-        .up(&manager)
-        .await
-        .expect("invoice");
-    TenantedTable::new("customer")
-        .column("tenant_key")
-        .row_level_security()
-        .up(&manager)
-        .await
-        .expect("customer");
-    common::application_role_pool(owner, 1).await
-}
-
 /// A registry that forgets that `invoice` and `customer` are tenanted: the rewriter adds
 /// nothing, as a rewriter bug would.
 fn broken_registry() -> Arc<Registry> {
@@ -90,7 +71,7 @@ fn expected(key: &str) -> Vec<String> {
 }
 
 async fn sql_the_rewriter_never_sees_still_sees_only_the_tenants_rows(owner: &DatabaseConnection) {
-    let app = secured(owner).await;
+    let app = common::secure_the_seed(owner).await;
     // The application role without a tenant: nothing.
     assert_eq!(raw_count(&app, "invoice").await, 0);
     assert_eq!(raw_count(&app, "customer").await, 0);
@@ -140,7 +121,7 @@ async fn raw_count_through(db: &TenantConnection, table: &str) -> i64 {
 }
 
 async fn a_pooled_connection_reused_without_a_tenant_sees_no_rows(owner: &DatabaseConnection) {
-    let app = secured(owner).await; // one connection: every call reuses it
+    let app = common::secure_the_seed(owner).await; // one connection: every call reuses it
     let a = TenantConnection::new(app.clone(), key("1."))
         .with_row_level_security()
         .expect("postgres");
@@ -199,7 +180,7 @@ async fn a_pooled_connection_reused_without_a_tenant_sees_no_rows(owner: &Databa
 }
 
 async fn a_connection_killed_mid_transaction_leaks_nothing(owner: &DatabaseConnection) {
-    let app = secured(owner).await;
+    let app = common::secure_the_seed(owner).await;
     let a = TenantConnection::new(app.clone(), key("1."))
         .with_row_level_security()
         .expect("postgres");
@@ -260,7 +241,7 @@ async fn the_policy_reads_the_setting_once_and_uses_the_index(owner: &DatabaseCo
         )
         .await
         .expect("collation");
-    let app = secured(owner).await;
+    let app = common::secure_the_seed(owner).await;
     // What a tenant connection in RLS mode does, by hand, plus a planner setting (a
     // tenant connection refuses `SET`).
     let txn = app.begin().await.expect("begin");

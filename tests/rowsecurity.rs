@@ -17,21 +17,9 @@ use sea_orm::{
 use sea_orm_migration::SchemaManager;
 use sea_orm_tenancy::migration::TenantedTable;
 
-/// Row-level security on `invoice` and `customer`, a leak log any role may write, and a
+/// A leak log any role may write, row-level security on `invoice` and `customer`, and a
 /// pool of the application role.
 async fn setup(owner: &DatabaseConnection) -> DatabaseConnection {
-    let manager = SchemaManager::new(owner);
-    TenantedTable::new("invoice")
-        .row_level_security()
-        .up(&manager)
-        .await
-        .expect("invoice");
-    TenantedTable::new("customer")
-        .column("tenant_key")
-        .row_level_security()
-        .up(&manager)
-        .await
-        .expect("customer");
     for s in [
         "CREATE TABLE leaked (value text)",
         // rowsecurity.sql's f_leak: a cheap function that sees every value it is given.
@@ -40,7 +28,7 @@ async fn setup(owner: &DatabaseConnection) -> DatabaseConnection {
     ] {
         owner.execute_unprepared(s).await.expect(s);
     }
-    common::application_role_pool(owner, 1).await
+    common::secure_the_seed(owner).await
 }
 
 /// A transaction of the application role with `key` in the setting, as RLS mode opens it.

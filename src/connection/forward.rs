@@ -1,5 +1,6 @@
-//! The SeaORM traits of both wrappers: rewrite, then forward to the wrapped connection or
-//! transaction. One definition, so that the two can never drift apart.
+//! The SeaORM traits of every wrapper (tenant and admin, connection and transaction):
+//! rewrite or check, then forward to the wrapped connection or transaction. One
+//! definition, so that they can never drift apart.
 
 /// Implements `ConnectionTrait`, `StreamTrait` and `TransactionTrait` for `$wrapper`, a
 /// struct with fields `inner: $inner` and `scope: Arc<S>` (the tenant's

@@ -1,6 +1,8 @@
 //! [`TenantConnection`] and [`TenantTransaction`]: SeaORM connections bound to one
 //! tenant. They call the rewriter on every statement and forward the result; nothing
-//! reaches the database unrewritten.
+//! reaches the database unrewritten. In row-level security mode they also put the tenant
+//! in the transaction's setting. [`AdminConnection`] and [`AdminTransaction`] see every
+//! tenant, and still check every statement.
 
 mod admin;
 mod forward;
