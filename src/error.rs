@@ -110,6 +110,16 @@ pub enum TenancyError {
         /// The verifier's report, one problem per line.
         report: String,
     },
+    /// A tenant directory (`web::TenantDirectory`, feature `axum`) could not be loaded: the source
+    /// failed, or it held a malformed slug or DataKey, or a slug twice. A reload that fails
+    /// keeps the map it had.
+    #[error("tenant directory not loaded: {reason} (source `{source_name}`)")]
+    DirectoryNotLoaded {
+        /// What was read: a file's path, `tenant table`, `static map`, or your source's name.
+        source_name: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A limit on the number of tenants was exceeded.
     #[error("max tenant exceeded: {reason} (tenant `{tenant}`)")]
     MaxTenantExceeded {

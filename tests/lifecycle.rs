@@ -26,6 +26,7 @@ use sea_orm_tenancy::{
     AdminConnection, AdminTransaction, DataKey, Registry, TenancyError, TenantConnection,
 };
 
+use common::Captured;
 use common::entities::{customer, invoice};
 
 fn key(text: &str) -> DataKey {
@@ -994,20 +995,6 @@ fn the_global_registry_knows_the_tenant_tables() {
     assert!(r.is_tenanted("tenant") && r.is_tenanted("tenant_member"));
 }
 
-/// A writer that keeps what the subscriber formats.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn every_admin_statement_is_traced_with_the_admin_marker() {
     let captured = Captured::default();
@@ -1035,7 +1022,7 @@ async fn every_admin_statement_is_traced_with_the_admin_marker() {
         .await
         .expect("tenant read");
 
-    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let text = captured.text();
     let admin_lines: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("admin statement"))

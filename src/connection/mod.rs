@@ -362,6 +362,27 @@ impl TenantConnection {
         }
     }
 
+    /// A connection bound to all of these at once, for the web layer (one allocation per
+    /// request). `rls` is only set where the backend has been checked.
+    #[cfg(feature = "axum")]
+    pub(crate) fn scoped(
+        pool: DatabaseConnection,
+        key: DataKey,
+        mode: MatchMode,
+        registry: Arc<Registry>,
+        rls: bool,
+    ) -> Self {
+        TenantConnection {
+            inner: pool,
+            scope: Arc::new(Scope {
+                key,
+                mode,
+                registry,
+                rls,
+            }),
+        }
+    }
+
     /// The same connection with another [`MatchMode`].
     ///
     /// ```
