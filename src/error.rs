@@ -110,14 +110,25 @@ pub enum TenancyError {
         /// The verifier's report, one problem per line.
         report: String,
     },
-    /// A tenant directory (`web::TenantDirectory`, feature `axum`) could not be loaded: the source
-    /// failed, or it held a malformed slug or DataKey, or a slug twice. A reload that fails
+    /// A tenant directory (`web::TenantDirectory`, feature `axum`) or a shard catalog
+    /// (`shard::TenantRouter`, feature `sharding`) could not be loaded: the source failed,
+    /// or it held a malformed slug, DataKey or route, or a slug twice. A reload that fails
     /// keeps the map it had.
     #[error("tenant directory not loaded: {reason} (source `{source_name}`)")]
     DirectoryNotLoaded {
         /// What was read: a file's path, `tenant table`, `static map`, or your source's name.
         source_name: String,
         /// Why it was refused.
+        reason: String,
+    },
+    /// A tenant router (`shard::TenantRouter`, feature `sharding`) has no database for the
+    /// tenant: no route and no default shard, a route to an unknown shard, or an
+    /// unfiltered connection asked for a tenant whose route is not dedicated.
+    #[error("tenant not routed: {reason} (tenant `{tenant}`)")]
+    TenantNotRouted {
+        /// The DataKey that was routed.
+        tenant: String,
+        /// Why no database was found.
         reason: String,
     },
     /// A limit on the number of tenants was exceeded.

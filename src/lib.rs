@@ -101,6 +101,7 @@
 //! | (always) | | the core: derive, registry, rewriter, [`TenantConnection`], [`AdminConnection`] |
 //! | `migration` | yes (through `lifecycle`) | [`migration`]: helpers for tenanted tables in sea-orm-migration migrations (DataKey column, index, composite keys, PostgreSQL row-level security) |
 //! | `lifecycle` | yes | [`lifecycle`]: the `tenant` and `tenant_member` entities (registered as tenanted tables), their migration, and `TenantAdmin`; turn it off if your schema has its own `tenant` table |
+//! | `sharding` | no | `shard`: a tenant router over several databases, from a catalog table |
 //! | `axum` | no | `web`: a tower layer and axum extractors that resolve each request's tenant (subdomain, header, your resolver) and hand the handler a [`TenantConnection`]; a reloadable tenant directory |
 
 #![forbid(unsafe_code)]
@@ -120,6 +121,8 @@ pub mod migration;
 mod registry;
 mod restrict;
 pub mod rewrite;
+#[cfg(feature = "sharding")]
+pub mod shard;
 #[cfg(feature = "axum")]
 pub mod web;
 

@@ -197,7 +197,8 @@ impl Backend {
 
     /// The SQL of `left` followed by `right`, as text: `||` is logical OR on MySQL
     /// (without `PIPES_AS_CONCAT`), so it is `CONCAT(left, right)` there.
-    #[cfg(feature = "lifecycle")]
+    #[cfg(any(feature = "lifecycle", feature = "sharding"))]
+    #[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
     pub(crate) fn concat(self, left: &str, right: &str) -> String {
         match self {
             Backend::MySql => format!("CONCAT({left}, {right})"),

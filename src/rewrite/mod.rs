@@ -40,7 +40,7 @@ mod params;
 mod reference;
 mod scope;
 mod select;
-#[cfg(feature = "lifecycle")]
+#[cfg(any(feature = "lifecycle", feature = "sharding"))]
 pub(crate) mod subtree;
 mod update;
 

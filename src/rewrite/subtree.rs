@@ -58,6 +58,7 @@ fn in_subtree(b: Backend, t: KeyedTable<'_>, key: &DataKey, first: usize) -> (St
 }
 
 /// `DELETE FROM t WHERE <t.col in key's subtree>`.
+#[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
 pub(crate) fn delete(db: DbBackend, t: KeyedTable<'_>, key: &DataKey) -> Statement {
     let b = Backend::from_db(db);
     let (pred, values) = in_subtree(b, t, key, 1);
@@ -70,6 +71,7 @@ pub(crate) fn delete(db: DbBackend, t: KeyedTable<'_>, key: &DataKey) -> Stateme
 
 /// `UPDATE t SET col = <to> || SUBSTR(col, len(from) + 1) WHERE <t.col in from's subtree>`:
 /// every DataKey under `from` moves under `to`, keeping the rest of its path.
+#[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
 pub(crate) fn rekey(db: DbBackend, t: KeyedTable<'_>, from: &DataKey, to: &DataKey) -> Statement {
     let b = Backend::from_db(db);
     let column = b.ident(t.column);
@@ -89,6 +91,7 @@ pub(crate) fn rekey(db: DbBackend, t: KeyedTable<'_>, from: &DataKey, to: &DataK
 }
 
 /// `SELECT <columns> FROM t WHERE <t.col in key's subtree> ORDER BY col`.
+#[cfg_attr(not(feature = "lifecycle"), allow(dead_code))]
 pub(crate) fn select(db: DbBackend, t: KeyedTable<'_>, columns: &str, key: &DataKey) -> Statement {
     let b = Backend::from_db(db);
     let (pred, values) = in_subtree(b, t, key, 1);
@@ -99,6 +102,18 @@ pub(crate) fn select(db: DbBackend, t: KeyedTable<'_>, columns: &str, key: &Data
             t.name(b),
             t.qualified_column(b)
         ),
+        values,
+    )
+}
+
+/// `SELECT 1 FROM t WHERE <t.col in key's subtree> LIMIT 1`: whether the subtree has rows.
+#[cfg_attr(not(feature = "sharding"), allow(dead_code))]
+pub(crate) fn any(db: DbBackend, t: KeyedTable<'_>, key: &DataKey) -> Statement {
+    let b = Backend::from_db(db);
+    let (pred, values) = in_subtree(b, t, key, 1);
+    Statement::from_sql_and_values(
+        db,
+        format!("SELECT 1 FROM {} WHERE {pred} LIMIT 1", t.name(b)),
         values,
     )
 }
