@@ -44,7 +44,9 @@ const UPPER: &str = "0.4.2/";
 /// The filter written by hand, for `mode`.
 fn hand_filter(mode: MatchMode) -> Condition {
     match mode {
-        MatchMode::Exact => Condition::all().add(item::Column::DataKey.eq(TENANT)),
+        MatchMode::Exact | MatchMode::Distributed => {
+            Condition::all().add(item::Column::DataKey.eq(TENANT))
+        }
         MatchMode::Prefix => Condition::all()
             .add(item::Column::DataKey.gte(TENANT))
             .add(item::Column::DataKey.lt(UPPER)),
@@ -54,6 +56,7 @@ fn hand_filter(mode: MatchMode) -> Condition {
 fn mode_name(mode: MatchMode) -> &'static str {
     match mode {
         MatchMode::Exact => "exact",
+        MatchMode::Distributed => "distributed",
         MatchMode::Prefix => "prefix",
     }
 }

@@ -120,7 +120,7 @@ impl DataKey {
     /// ```
     pub fn matches(&self, value: &str, mode: crate::MatchMode) -> bool {
         match mode {
-            crate::MatchMode::Exact => value == &*self.0,
+            crate::MatchMode::Exact | crate::MatchMode::Distributed => value == &*self.0,
             crate::MatchMode::Prefix => value.starts_with(&*self.0) && validate(value).is_ok(),
         }
     }

@@ -203,6 +203,33 @@ pub enum MatchMode {
     /// Single-level: a tenant sees only rows whose DataKey equals its own. Cheaper, and
     /// what a distributed engine such as Citus routes on.
     Exact,
+    /// [`Exact`](Self::Exact), written in the shape a distributed engine such as Citus
+    /// routes to one shard:
+    /// - every tenanted relation carries `t.data_key = $n`: on PostgreSQL a plain
+    ///   equality with no `COLLATE`, which Citus prunes shards on (the column must have
+    ///   a deterministic collation, as `migration::TenantedTable` columns do: equality
+    ///   is then bytewise); on MariaDB/MySQL and SQLite the bytewise equality of
+    ///   [`Exact`](Self::Exact);
+    /// - every join between two tenanted tables carries `a.data_key = b.data_key`: in the
+    ///   join's `ON` for a table on the nullable side of an outer join, in `WHERE`
+    ///   otherwise. Tables wrapped in a derived table (FULL joins, outer joins with
+    ///   `USING`) carry only their own equality.
+    ///
+    /// ```
+    /// use sea_orm::{DbBackend, Statement};
+    /// use sea_orm_tenancy::{DataKey, MatchMode, Registry, rewrite::rewrite};
+    ///
+    /// let registry = Registry::builder().tenanted("invoice", "data_key").tenanted("line", "data_key").build();
+    /// let sql = "SELECT l.id FROM invoice i JOIN line l ON l.invoice_id = i.id";
+    /// let stmt = Statement::from_string(DbBackend::Postgres, sql);
+    /// let out = rewrite(stmt, &DataKey::new("7.")?, MatchMode::Distributed, &registry)?;
+    /// assert_eq!(
+    ///     out.sql,
+    ///     r#"SELECT l.id FROM invoice i JOIN line l ON l.invoice_id = i.id WHERE i."data_key" = $1 AND l."data_key" = $2 AND i."data_key" = l."data_key""#
+    /// );
+    /// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+    /// ```
+    Distributed,
 }
 
 #[doc(hidden)]

@@ -125,6 +125,7 @@ impl TenantTable {
 /// ```
 pub fn where_restrict_tenants(key: &DataKey, mode: MatchMode, tables: &[TenantTable]) -> Condition {
     let mut cond = Condition::all();
+    let mut first: Option<(Alias, Alias)> = None;
     for t in tables {
         let Some(column) = t.tenancy.data_key_column() else {
             continue;
@@ -132,6 +133,19 @@ pub fn where_restrict_tenants(key: &DataKey, mode: MatchMode, tables: &[TenantTa
         let col = || Expr::col((Alias::new(t.qualifier.as_str()), Alias::new(column)));
         cond = match mode {
             MatchMode::Exact => cond.add(col().eq(key.as_str())),
+            MatchMode::Distributed => {
+                let cond = cond.add(col().eq(key.as_str()));
+                match &first {
+                    None => {
+                        first = Some((Alias::new(t.qualifier.as_str()), Alias::new(column)));
+                        cond
+                    }
+                    Some(anchor) => cond.add(
+                        Expr::col(anchor.clone())
+                            .equals((Alias::new(t.qualifier.as_str()), Alias::new(column))),
+                    ),
+                }
+            }
             MatchMode::Prefix => cond
                 .add(col().gte(key.as_str()))
                 .add(col().lt(key.upper_bound())),

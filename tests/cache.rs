@@ -51,12 +51,12 @@ fn the_same_sql_in_each_mode_and_backend_is_a_template_of_its_own() {
     let registry = Registry::builder().tenanted("invoice", "data_key").build();
     let key = DataKey::new("1.").expect("key");
     for backend in [DbBackend::MySql, DbBackend::Sqlite] {
-        for mode in [MatchMode::Prefix, MatchMode::Exact] {
+        for mode in [MatchMode::Prefix, MatchMode::Exact, MatchMode::Distributed] {
             let stmt = Statement::from_string(backend, "SELECT id FROM invoice");
             rewrite(stmt, &key, mode, &registry).expect("rewritten");
         }
     }
-    assert_eq!(registry.cached_templates(), 4);
+    assert_eq!(registry.cached_templates(), 6);
 }
 
 #[test]

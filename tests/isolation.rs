@@ -1421,6 +1421,62 @@ async fn exact_mode_sees_only_its_own_level(db: &DatabaseConnection) {
     assert_eq!(numbers(&tenant_invoices(&t14).await), ["14-A"]);
 }
 
+async fn distributed_mode_sees_its_own_level_and_joins_within_it(db: &DatabaseConnection) {
+    let t = tenant(db, "1.").with_mode(MatchMode::Distributed);
+    assert_eq!(
+        numbers(&tenant_invoices(&t).await),
+        ["1-A", "1-B", "1-C", "1-D"]
+    );
+    let customers = customer::Entity::find().all(&t).await.expect("customers");
+    assert_eq!(names(&customers), ["Acme"]);
+    // A self-join carries the join equality: pairs of invoices of one customer, both
+    // of 1. (1-C's customer has 2.'s invoices too, which stay out).
+    let pairs = t
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT a.number AS a, b.number AS b FROM invoice a \
+             JOIN invoice b ON b.customer_id = a.customer_id AND b.id <> a.id \
+             ORDER BY a.number, b.number",
+        ))
+        .await
+        .expect("self-join");
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "a").expect("a"),
+                r.try_get::<String>("", "b").expect("b"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("1-A".to_owned(), "1-B".to_owned()),
+            ("1-B".to_owned(), "1-A".to_owned())
+        ]
+    );
+    // Writes stay on its own level, as in exact mode.
+    let before = Outside::of_mode(db, "1.", MatchMode::Exact).await;
+    let err = invoice::ActiveModel {
+        data_key: Set("1.4.".to_owned()),
+        ..new_invoice("CHILD", 1)
+    }
+    .insert(&t)
+    .await
+    .expect_err("its own level only");
+    assert_invalid_tenant_access(&err);
+    let child = invoice_by_number(db, "14-A").await;
+    let res = invoice::Entity::delete_by_id(child.id)
+        .exec(&t)
+        .await
+        .expect("delete_by_id");
+    assert_eq!(res.rows_affected, 0);
+    let inserted = new_invoice("1-DIST", 1).insert(&t).await.expect("insert");
+    assert_eq!(inserted.data_key, "1.");
+    assert_eq!(Outside::of_mode(db, "1.", MatchMode::Exact).await, before);
+}
+
 // ---------------------------------------------------------------------------------------
 // Universal, read-only and unknown tables
 // ---------------------------------------------------------------------------------------
@@ -1809,7 +1865,7 @@ async fn locking_reads_in_a_transaction_see_only_the_tenants_rows(db: &DatabaseC
 
 async fn keys_differing_only_in_case_are_different_tenants(db: &DatabaseConnection) {
     let upper_row = invoice_by_number(db, "A-1").await;
-    for mode in [MatchMode::Prefix, MatchMode::Exact] {
+    for mode in [MatchMode::Prefix, MatchMode::Exact, MatchMode::Distributed] {
         let lower = tenant(db, "a.").with_mode(mode);
         assert_eq!(tenant_invoices(&lower).await, [], "{mode:?}");
         let customers = customer::Entity::find()
@@ -2266,6 +2322,7 @@ scenarios! {
     parent_sees_its_childs_rows_but_never_a_tenant_sharing_its_prefix_text,
     child_does_not_see_its_parents_rows,
     exact_mode_sees_only_its_own_level,
+    distributed_mode_sees_its_own_level_and_joins_within_it,
     universal_table_is_readable_and_writable,
     read_only_universal_table_is_readable_but_writes_are_refused,
     unknown_table_is_refused,

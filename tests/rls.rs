@@ -344,6 +344,68 @@ async fn the_migration_helpers_are_reversible_and_refuse_malformed_keys(pool: &D
         .expect("the table is as before");
 }
 
+async fn a_composite_primary_key_is_made_and_undone(pool: &DatabaseConnection) {
+    let backend = pool.get_database_backend();
+    let id = match backend {
+        DbBackend::MySql => "id integer NOT NULL AUTO_INCREMENT PRIMARY KEY",
+        DbBackend::Postgres => "id serial PRIMARY KEY",
+        _ => "id integer PRIMARY KEY AUTOINCREMENT",
+    };
+    pool.execute_unprepared(&format!(
+        "CREATE TABLE memo ({id}, body varchar(50) NOT NULL)"
+    ))
+    .await
+    .expect("create");
+    let memo = TenantedTable::new("memo").add_column().primary_key(&["id"]);
+    let manager = SchemaManager::new(pool);
+    if backend == DbBackend::Sqlite {
+        let err = memo
+            .up(&manager)
+            .await
+            .expect_err("sqlite cannot change a key");
+        assert!(
+            err.to_string()
+                .contains("sqlite cannot change the primary key"),
+            "{err}"
+        );
+        return;
+    }
+    memo.up(&manager).await.expect("up");
+    let insert = |key: &str| format!("INSERT INTO memo (body, data_key) VALUES ('x', '{key}')");
+    pool.execute_unprepared(&insert("1."))
+        .await
+        .expect("auto id");
+    pool.execute_unprepared(&insert("2."))
+        .await
+        .expect("auto id");
+    // The key is (data_key, id): the same id under two tenants is allowed, twice under one
+    // is not.
+    pool.execute_unprepared("INSERT INTO memo (id, body, data_key) VALUES (100, 'x', '1.')")
+        .await
+        .expect("id 100 of 1.");
+    pool.execute_unprepared("INSERT INTO memo (id, body, data_key) VALUES (100, 'x', '2.')")
+        .await
+        .expect("id 100 of 2.");
+    assert!(
+        pool.execute_unprepared("INSERT INTO memo (id, body, data_key) VALUES (100, 'y', '1.')")
+            .await
+            .is_err()
+    );
+    pool.execute_unprepared("DELETE FROM memo WHERE id = 100 AND data_key = '2.'")
+        .await
+        .expect("delete");
+    memo.down(&manager).await.expect("down");
+    // The key is on id alone again.
+    assert!(
+        pool.execute_unprepared("INSERT INTO memo (id, body) VALUES (100, 'z')")
+            .await
+            .is_err()
+    );
+    pool.execute_unprepared("INSERT INTO memo (id, body) VALUES (101, 'z')")
+        .await
+        .expect("the table is as before");
+}
+
 async fn a_composite_foreign_key_refuses_a_cross_tenant_reference(pool: &DatabaseConnection) {
     let backend = pool.get_database_backend();
     let ddl = [
@@ -623,6 +685,7 @@ mod every_backend {
 
     each!(
         the_migration_helpers_are_reversible_and_refuse_malformed_keys,
+        a_composite_primary_key_is_made_and_undone,
         a_composite_foreign_key_refuses_a_cross_tenant_reference,
         the_verifier_passes_a_schema_built_with_the_helpers
     );

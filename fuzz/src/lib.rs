@@ -608,7 +608,9 @@ impl Checker<'_> {
             })
         };
         match self.ctx.mode {
-            MatchMode::Exact => has(BinaryOperator::Eq, key),
+            // The generator picks Exact or Prefix only: Distributed's PostgreSQL equality
+            // is plain (no COLLATE) and its SQL shape is pinned by the golden tests.
+            MatchMode::Exact | MatchMode::Distributed => has(BinaryOperator::Eq, key),
             MatchMode::Prefix => {
                 has(BinaryOperator::GtEq, key) && has(BinaryOperator::Lt, &self.upper)
             }

@@ -75,6 +75,8 @@ pub struct TenantedTable {
     uniques: Vec<(String, Vec<String>)>,
     foreign_keys: Vec<ForeignKey>,
     rls: bool,
+    primary_key: Option<Vec<String>>,
+    distributed: bool,
 }
 
 impl TenantedTable {
@@ -95,6 +97,8 @@ impl TenantedTable {
             uniques: Vec::new(),
             foreign_keys: Vec::new(),
             rls: false,
+            primary_key: None,
+            distributed: false,
         }
     }
 
@@ -230,9 +234,51 @@ impl TenantedTable {
         self
     }
 
+    /// Makes the primary key (DataKey column, `columns`), replacing the key on `columns`
+    /// that the table was created with: what Citus requires of a distributed table, and
+    /// a target that composite foreign keys can reference. `down` restores the key on
+    /// `columns`. PostgreSQL and MariaDB/MySQL; SQLite cannot change a primary key
+    /// ([`up`](Self::up) fails there).
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::migration::TenantedTable;
+    /// let sql = TenantedTable::new("invoice").primary_key(&["id"]).up_statements(sea_orm::DbBackend::Postgres)?;
+    /// assert_eq!(sql[0], r#"ALTER TABLE "invoice" DROP CONSTRAINT "invoice_pkey", ADD CONSTRAINT "invoice_pkey" PRIMARY KEY ("data_key", "id")"#);
+    /// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+    /// ```
+    pub fn primary_key(mut self, columns: &[&str]) -> Self {
+        self.primary_key = Some(columns.iter().map(|c| (*c).to_owned()).collect());
+        self
+    }
+
+    /// On PostgreSQL with Citus: distributes the table by its DataKey column
+    /// (`SELECT create_distributed_table('t', 'data_key')`, last of the steps, once the
+    /// keys include the DataKey), co-located with every other table distributed by a
+    /// column of the same type; `down` undistributes it first. Query it in
+    /// [`MatchMode::Distributed`](crate::MatchMode::Distributed). Nothing on other
+    /// backends.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::migration::TenantedTable;
+    /// let sql = TenantedTable::new("invoice").distributed().up_statements(sea_orm::DbBackend::Postgres)?;
+    /// assert_eq!(sql, [r#"SELECT create_distributed_table('"invoice"', 'data_key')"#]);
+    /// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+    /// ```
+    pub fn distributed(mut self) -> Self {
+        self.distributed = true;
+        self
+    }
+
     /// Whether the added column gets its CHECK here (see [`add_column`](Self::add_column)).
     fn checked(&self, backend: DbBackend) -> bool {
         self.foreign_keys.is_empty() || sql::check_with_foreign_keys(backend)
+    }
+
+    fn not_on_sqlite(&self, what: &str) -> TenancyError {
+        TenancyError::UnsupportedStatement {
+            tenant: "(migration)".to_owned(),
+            reason: format!("sqlite cannot {what} the existing table `{}`", self.table),
+        }
     }
 
     fn index_name(&self) -> String {
@@ -262,6 +308,11 @@ impl TenantedTable {
                 .chain(cols.iter().cloned())
                 .collect::<Vec<_>>()
         };
+        if let Some(cols) = &self.primary_key {
+            let stmt = sql::replace_primary_key(backend, &self.table, &keyed(cols), cols, true)
+                .ok_or_else(|| self.not_on_sqlite("change the primary key of"))?;
+            out.push(stmt);
+        }
         if let Some(then) = &self.index {
             out.push(sql::create_index(
                 backend,
@@ -305,6 +356,9 @@ impl TenantedTable {
             out.extend(sql::create_context_functions());
             out.extend(sql::enable_rls(&self.table, &self.column));
         }
+        if self.distributed {
+            out.extend(sql::distribute(backend, &self.table, &self.column));
+        }
         Ok(out)
     }
 
@@ -318,6 +372,9 @@ impl TenantedTable {
     /// ```
     pub fn down_statements(&self, backend: DbBackend) -> Vec<String> {
         let mut out = Vec::new();
+        if self.distributed {
+            out.extend(sql::undistribute(backend, &self.table));
+        }
         if self.rls && sql::has_rls(backend) {
             out.extend(sql::disable_rls(&self.table));
         }
@@ -329,6 +386,15 @@ impl TenantedTable {
         }
         if self.index.is_some() {
             out.push(sql::drop_index(backend, &self.index_name(), &self.table));
+        }
+        if let Some(cols) = &self.primary_key {
+            out.extend(sql::replace_primary_key(
+                backend,
+                &self.table,
+                cols,
+                cols,
+                false,
+            ));
         }
         if self.add_column.is_some() {
             out.extend(sql::drop_column(
@@ -374,6 +440,96 @@ impl TenantedTable {
     /// let manager = SchemaManager::new(&pool);
     /// t.up(&manager).await?;
     /// t.down(&manager).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn down(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+        run(
+            manager,
+            self.down_statements(manager.get_database_backend()),
+        )
+        .await
+    }
+}
+
+/// A universal table on Citus: a reference table, copied to every node so that any
+/// distributed table joins it locally. PostgreSQL only: nothing on other backends.
+///
+/// ```
+/// use sea_orm::DbBackend;
+/// use sea_orm_tenancy::migration::ReferenceTable;
+///
+/// let country = ReferenceTable::new("country");
+/// assert_eq!(country.up_statements(DbBackend::Postgres), [r#"SELECT create_reference_table('"country"')"#]);
+/// assert_eq!(country.down_statements(DbBackend::Postgres), [r#"SELECT undistribute_table('"country"')"#]);
+/// assert!(country.up_statements(DbBackend::MySql).is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceTable {
+    table: String,
+}
+
+impl ReferenceTable {
+    /// The universal table `table`.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::migration::ReferenceTable;
+    /// let plan = ReferenceTable::new("plan");
+    /// # let _ = plan;
+    /// ```
+    pub fn new(table: &str) -> Self {
+        ReferenceTable {
+            table: table.to_owned(),
+        }
+    }
+
+    /// The statements [`up`](Self::up) runs on `backend`.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::migration::ReferenceTable;
+    /// assert!(ReferenceTable::new("plan").up_statements(sea_orm::DbBackend::Sqlite).is_empty());
+    /// ```
+    pub fn up_statements(&self, backend: DbBackend) -> Vec<String> {
+        sql::reference(backend, &self.table).into_iter().collect()
+    }
+
+    /// The statements [`down`](Self::down) runs on `backend`.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::migration::ReferenceTable;
+    /// assert!(ReferenceTable::new("plan").down_statements(sea_orm::DbBackend::Sqlite).is_empty());
+    /// ```
+    pub fn down_statements(&self, backend: DbBackend) -> Vec<String> {
+        sql::undistribute(backend, &self.table)
+            .into_iter()
+            .collect()
+    }
+
+    /// Makes the table a reference table (PostgreSQL with Citus).
+    ///
+    /// ```
+    /// # use sea_orm_migration::SchemaManager;
+    /// # use sea_orm_tenancy::migration::ReferenceTable;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// ReferenceTable::new("plan").up(&SchemaManager::new(&pool)).await?; // nothing on SQLite
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn up(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+        run(manager, self.up_statements(manager.get_database_backend())).await
+    }
+
+    /// Undoes [`up`](Self::up).
+    ///
+    /// ```
+    /// # use sea_orm_migration::SchemaManager;
+    /// # use sea_orm_tenancy::migration::ReferenceTable;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// ReferenceTable::new("plan").down(&SchemaManager::new(&pool)).await?;
     /// # Ok(())
     /// # }
     /// ```

@@ -187,6 +187,75 @@ pub(crate) fn add_foreign_key(
     }
 }
 
+/// Replaces the primary key with `columns` (the DataKey column first). `None` on SQLite,
+/// which cannot change a table's primary key. PostgreSQL keeps the constraint name
+/// `<table>_pkey` (its default). MariaDB/MySQL also index the old key's columns: InnoDB
+/// wants an auto-increment column to lead an index.
+pub(crate) fn replace_primary_key(
+    backend: DbBackend,
+    table: &str,
+    columns: &[String],
+    lead: &[String],
+    composite: bool,
+) -> Option<String> {
+    let list = |cs: &[String]| {
+        cs.iter()
+            .map(|c| ident(backend, c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let t = ident(backend, table);
+    let (new, lead_index) = (list(columns), ident(backend, &format!("{table}_pk_lead")));
+    match backend {
+        DbBackend::Postgres => {
+            let name = ident(backend, &format!("{table}_pkey"));
+            Some(format!(
+                "ALTER TABLE {t} DROP CONSTRAINT {name}, ADD CONSTRAINT {name} PRIMARY KEY ({new})"
+            ))
+        }
+        DbBackend::MySql if composite => Some(format!(
+            "ALTER TABLE {t} DROP PRIMARY KEY, ADD PRIMARY KEY ({new}), ADD INDEX {lead_index} ({})",
+            list(lead)
+        )),
+        DbBackend::MySql => Some(format!(
+            "ALTER TABLE {t} DROP PRIMARY KEY, ADD PRIMARY KEY ({new}), DROP INDEX {lead_index}"
+        )),
+        _ => None,
+    }
+}
+
+/// Citus: distributes `table` by `column`, co-located with the other tables distributed
+/// by a column of the same type. PostgreSQL only (`None` elsewhere).
+pub(crate) fn distribute(backend: DbBackend, table: &str, column: &str) -> Option<String> {
+    (backend == DbBackend::Postgres).then(|| {
+        format!(
+            "SELECT create_distributed_table({}, {})",
+            literal(&ident(backend, table)),
+            literal(column)
+        )
+    })
+}
+
+/// Citus: copies `table` to every node as a reference table. PostgreSQL only.
+pub(crate) fn reference(backend: DbBackend, table: &str) -> Option<String> {
+    (backend == DbBackend::Postgres).then(|| {
+        format!(
+            "SELECT create_reference_table({})",
+            literal(&ident(backend, table))
+        )
+    })
+}
+
+/// Citus: undoes [`distribute`] or [`reference`]. PostgreSQL only.
+pub(crate) fn undistribute(backend: DbBackend, table: &str) -> Option<String> {
+    (backend == DbBackend::Postgres).then(|| {
+        format!(
+            "SELECT undistribute_table({})",
+            literal(&ident(backend, table))
+        )
+    })
+}
+
 /// Undoes [`add_foreign_key`] (`None` on SQLite, which never added one).
 pub(crate) fn drop_foreign_key(backend: DbBackend, name: &str, table: &str) -> Option<String> {
     let (t, n) = (ident(backend, table), ident(backend, name));

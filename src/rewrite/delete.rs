@@ -13,6 +13,7 @@ impl Rewriter<'_> {
         let from = match &mut delete.from {
             FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
         };
+        let outer_anchor = self.join_anchor.take();
         self.target_is_table = true;
         let target = self.restrict_from(from, &mut seen);
         self.target_is_table = false;
@@ -23,6 +24,7 @@ impl Rewriter<'_> {
         if let Some(using) = &mut delete.using {
             preds.extend(self.restrict_from(using, &mut seen)?);
         }
+        self.join_anchor = outer_anchor;
         let first = seen.first().cloned();
         let mut targets = Vec::new();
         if delete.tables.is_empty() {

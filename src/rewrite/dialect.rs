@@ -195,6 +195,25 @@ impl Backend {
         }
     }
 
+    /// The tenant equality of [`MatchMode::Distributed`](crate::MatchMode::Distributed).
+    /// On PostgreSQL a plain `col = $n`: Citus prunes shards on the bare distribution
+    /// column, and equality under a deterministic collation is bytewise (the DataKey
+    /// columns `TenantedTable` makes are `COLLATE "C"`, and the verifier reports any
+    /// other). MariaDB/MySQL and SQLite, where no distributed engine needs the bare
+    /// column and a case-insensitive default is common, keep the bytewise comparison.
+    pub(crate) fn distributed_equality(self, column: Expr, value: Expr) -> Expr {
+        match self {
+            Backend::Postgres => Expr::BinaryOp {
+                left: Box::new(column),
+                op: BinaryOperator::Eq,
+                right: Box::new(value),
+            },
+            Backend::MySql | Backend::Sqlite => {
+                self.compare_bytewise(column, BinaryOperator::Eq, value)
+            }
+        }
+    }
+
     /// The SQL of `left` followed by `right`, as text: `||` is logical OR on MySQL
     /// (without `PIPES_AS_CONCAT`), so it is `CONCAT(left, right)` there.
     #[cfg(any(feature = "lifecycle", feature = "sharding"))]

@@ -287,6 +287,7 @@ fn flavour(backend: Backend, mode: MatchMode, unprepared: bool) -> u8 {
     let m = match mode {
         MatchMode::Prefix => 0,
         MatchMode::Exact => 4,
+        MatchMode::Distributed => 16,
     };
     b | m | if unprepared { 8 } else { 0 }
 }

@@ -114,6 +114,9 @@ pub(crate) struct Rewriter<'a> {
     /// Set while the target of an UPDATE or DELETE is restricted: a write target always
     /// names a real table, whatever CTE shares its name.
     pub(crate) target_is_table: bool,
+    /// In [`MatchMode::Distributed`]: the tenanted table of the current FROM scope that
+    /// every other one is joined to by DataKey equality (its qualifier and column).
+    pub(crate) join_anchor: Option<(Vec<Ident>, &'static str)>,
 }
 
 /// A table met in a FROM clause, for resolving write targets and qualified columns.
@@ -147,6 +150,7 @@ impl<'a> Rewriter<'a> {
             original_write: None,
             ctes: CteScopes::default(),
             target_is_table: false,
+            join_anchor: None,
         }
     }
 
@@ -283,6 +287,10 @@ impl<'a> Rewriter<'a> {
         };
         match mode {
             MatchMode::Exact => compare(BinaryOperator::Eq, TenantSlot::Key),
+            MatchMode::Distributed => {
+                let value = self.markers.tenant(TenantSlot::Key);
+                backend.distributed_equality(self.key_column(qualifier, column), value)
+            }
             MatchMode::Prefix => {
                 let lower = compare(BinaryOperator::GtEq, TenantSlot::Key);
                 let upper = compare(BinaryOperator::Lt, TenantSlot::Upper);

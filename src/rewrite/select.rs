@@ -14,8 +14,8 @@ use sqlparser::ast::{
 };
 
 use super::scope::{Rewriter, SeenTable, and_all};
-use crate::TenancyError;
 use crate::registry::Resolved;
+use crate::{MatchMode, TenancyError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
@@ -70,8 +70,10 @@ impl Rewriter<'_> {
             return Err(self.unsupported("LATERAL VIEW is not supported"));
         }
         let mut seen = Vec::new();
-        let preds = self.restrict_from(&mut select.from, &mut seen)?;
-        select.selection = and_all(select.selection.take(), preds);
+        let outer_anchor = self.join_anchor.take();
+        let preds = self.restrict_from(&mut select.from, &mut seen);
+        self.join_anchor = outer_anchor;
+        select.selection = and_all(select.selection.take(), preds?);
         Ok(())
     }
 
@@ -143,17 +145,60 @@ impl Rewriter<'_> {
         }
         let mut where_preds = Vec::new();
         let mut on_preds: Vec<Vec<Expr>> = vec![Vec::new(); n];
+        // Plain tenanted tables, for the join equalities of distributed mode.
+        let mut keyed: Vec<(usize, Vec<Ident>, &'static str)> = Vec::new();
         for (k, p) in place.iter().enumerate() {
             let factor = if k == 0 {
                 &mut twj.relation
             } else {
                 &mut twj.joins[k - 1].relation
             };
+            let before = seen.len();
             let preds = self.restrict_factor(factor, *p == Place::Wrap, seen)?;
+            if self.mode == MatchMode::Distributed
+                && *p != Place::Wrap
+                && seen.len() == before + 1
+                && let (TableFactor::Table { name, alias, .. }, Resolved::Tenanted(column)) =
+                    (&*factor, &seen[before].resolved)
+            {
+                let qualifier = match alias {
+                    Some(a) => vec![a.name.clone()],
+                    None => name
+                        .0
+                        .iter()
+                        .filter_map(|p| p.as_ident().cloned())
+                        .collect(),
+                };
+                keyed.push((k, qualifier, column));
+            }
             match p {
                 Place::Where => where_preds.extend(preds),
                 Place::On(i) => on_preds[*i].extend(preds),
                 Place::Wrap => {}
+            }
+        }
+        if self.join_anchor.is_none() {
+            // The anchor is on the preserved side: an equality in an outer join's ON
+            // with a nullable table would change which rows the join keeps.
+            self.join_anchor = keyed
+                .iter()
+                .find(|(k, ..)| place[*k] == Place::Where)
+                .map(|(_, q, c)| (q.clone(), *c));
+        }
+        if let Some((anchor, anchor_column)) = self.join_anchor.clone() {
+            for (k, qualifier, column) in &keyed {
+                if *qualifier == anchor {
+                    continue;
+                }
+                let equal = self.backend.distributed_equality(
+                    self.key_column(&anchor, anchor_column),
+                    self.key_column(qualifier, column),
+                );
+                match place[*k] {
+                    Place::Where => where_preds.push(equal),
+                    Place::On(i) => on_preds[i].push(equal),
+                    Place::Wrap => {}
+                }
             }
         }
         for (i, preds) in on_preds.into_iter().enumerate() {

@@ -10,6 +10,7 @@ use crate::registry::Resolved;
 impl Rewriter<'_> {
     pub(crate) fn restrict_update(&mut self, update: &mut Update) -> Result<(), TenancyError> {
         let mut seen = Vec::new();
+        let outer_anchor = self.join_anchor.take();
         self.target_is_table = true;
         let target = self.restrict_joined(&mut update.table, false, &mut seen);
         self.target_is_table = false;
@@ -19,6 +20,7 @@ impl Rewriter<'_> {
         {
             preds.extend(self.restrict_from(from, &mut seen)?);
         }
+        self.join_anchor = outer_anchor;
         let targets_start = seen.first().cloned();
         // On MySQL, `UPDATE a JOIN b SET c = …` may set `c` of either table.
         let any_table = seen.len() > 1 && self.backend.multi_table_update_assigns_any_table();

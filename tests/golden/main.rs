@@ -3,6 +3,7 @@
 //!
 //! Run: `cargo test --test golden`
 
+mod citus;
 mod mysql;
 mod postgres;
 mod shared;

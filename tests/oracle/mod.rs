@@ -284,7 +284,7 @@ impl Oracle {
             // value: it judges writes).
             (Some(k), Some(t)) => match self.mode {
                 MatchMode::Prefix => k.starts_with(t.as_str()),
-                MatchMode::Exact => k == t.as_str(),
+                MatchMode::Exact | MatchMode::Distributed => k == t.as_str(),
             },
             (Some(_), None) => false,
         }
