@@ -27,6 +27,15 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// `a, b, c`, each quoted.
+fn ident_list(backend: DbBackend, names: &[String]) -> String {
+    names
+        .iter()
+        .map(|c| ident(backend, c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The type of a DataKey column of `len` bytes, in the collation that compares bytewise
 /// so that an index serves the tenant predicate (see the crate docs' table).
 pub(crate) fn data_key_column_type(backend: DbBackend, len: usize) -> String {
@@ -134,13 +143,12 @@ pub(crate) fn create_index(
     table: &str,
     columns: &[String],
 ) -> String {
-    let cols: Vec<String> = columns.iter().map(|c| ident(backend, c)).collect();
     format!(
         "CREATE {}INDEX {} ON {} ({})",
         if unique { "UNIQUE " } else { "" },
         ident(backend, name),
         ident(backend, table),
-        cols.join(", ")
+        ident_list(backend, columns)
     )
 }
 
@@ -168,20 +176,14 @@ pub(crate) fn add_foreign_key(
     target: &str,
     target_columns: &[String],
 ) -> Option<String> {
-    let list = |cs: &[String]| {
-        cs.iter()
-            .map(|c| ident(backend, c))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match backend {
         DbBackend::Postgres | DbBackend::MySql => Some(format!(
             "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE CASCADE ON DELETE RESTRICT",
             ident(backend, table),
             ident(backend, name),
-            list(columns),
+            ident_list(backend, columns),
             ident(backend, target),
-            list(target_columns)
+            ident_list(backend, target_columns)
         )),
         _ => None,
     }
@@ -198,14 +200,11 @@ pub(crate) fn replace_primary_key(
     lead: &[String],
     composite: bool,
 ) -> Option<String> {
-    let list = |cs: &[String]| {
-        cs.iter()
-            .map(|c| ident(backend, c))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let t = ident(backend, table);
-    let (new, lead_index) = (list(columns), ident(backend, &format!("{table}_pk_lead")));
+    let (new, lead_index) = (
+        ident_list(backend, columns),
+        ident(backend, &format!("{table}_pk_lead")),
+    );
     match backend {
         DbBackend::Postgres => {
             let name = ident(backend, &format!("{table}_pkey"));
@@ -215,7 +214,7 @@ pub(crate) fn replace_primary_key(
         }
         DbBackend::MySql if composite => Some(format!(
             "ALTER TABLE {t} DROP PRIMARY KEY, ADD PRIMARY KEY ({new}), ADD INDEX {lead_index} ({})",
-            list(lead)
+            ident_list(backend, lead)
         )),
         DbBackend::MySql => Some(format!(
             "ALTER TABLE {t} DROP PRIMARY KEY, ADD PRIMARY KEY ({new}), DROP INDEX {lead_index}"
