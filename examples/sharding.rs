@@ -10,6 +10,7 @@
 //! - `100.` lives in `eu`, `200.` and its subtree in `us`, and `300.` has `us-dedicated`
 //!   to itself. Every connection is filtered, the dedicated one too; `connect_unfiltered`
 //!   is the explicit opt-out.
+//! - `100.` then moves from `eu` to `us`: copied, verified, switched, cleaned up.
 //! - Last, the shape of a join in `MatchMode::Distributed`, and the migration statements
 //!   that make a table Citus-ready.
 
@@ -24,7 +25,7 @@ use sea_orm::{
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 use sea_orm_tenancy::migration::{ReferenceTable, TenantedTable};
 use sea_orm_tenancy::rewrite::rewrite;
-use sea_orm_tenancy::shard::{CreateShardCatalog, TenantRouter};
+use sea_orm_tenancy::shard::{CreateShardCatalog, MoveOptions, TenantRouter};
 use sea_orm_tenancy::{DataKey, MatchMode, Registry};
 
 mod note {
@@ -34,8 +35,9 @@ mod note {
     #[sea_orm(table_name = "note")]
     #[tenanted]
     pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i32,
+        /// Unique across shards (the application makes it), so that a tenant can move.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
         pub data_key: String,
         pub body: String,
     }
@@ -61,13 +63,7 @@ async fn shard() -> Result<DatabaseConnection, Box<dyn std::error::Error>> {
         .create_table(
             Table::create()
                 .table("note")
-                .col(
-                    ColumnDef::new("id")
-                        .integer()
-                        .not_null()
-                        .auto_increment()
-                        .primary_key(),
-                )
+                .col(ColumnDef::new("id").string().not_null().primary_key())
                 .col(ColumnDef::new("body").string().not_null())
                 .to_owned(),
         )
@@ -116,6 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let route = router.route(&key)?;
         let db = router.connect(&key)?;
         note::ActiveModel {
+            id: Set(format!("note-{tenant}")),
             body: Set(body.into()),
             ..Default::default()
         }
@@ -140,6 +137,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let raw = router.connect_unfiltered(&DataKey::new("300.")?)?;
     println!("300. unfiltered sees: {:?}", bodies(&raw).await?);
     assert!(router.connect_unfiltered(&DataKey::new("200.")?).is_err());
+
+    // Move 100. from eu to us while it could be written: copied, verified, switched.
+    let report = router
+        .move_tenant(&DataKey::new("100.")?, "us", MoveOptions::default())
+        .await?;
+    println!(
+        "\nmoved {} from {} to {}: rows copied {}, counts and checksums equal",
+        report.tenant(),
+        report.from(),
+        report.to(),
+        report.rows()
+    );
+    println!("rows in eu now:       {:?}", bodies(&eu).await?);
+    println!("rows in us now:       {:?}", bodies(&us).await?);
+    assert_eq!(router.route(&DataKey::new("100.")?)?.shard(), "us");
 
     // Citus: a join in the shape it routes to one shard, and a Citus-ready table.
     let registry = Registry::builder()

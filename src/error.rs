@@ -131,6 +131,17 @@ pub enum TenancyError {
         /// Why no database was found.
         reason: String,
     },
+    /// The tenant's subtree is being moved to another shard, or moved after the
+    /// connection was opened (`shard::TenantRouter`, feature `sharding`). Nothing was
+    /// run: retry, with a new connection from the router. See
+    /// [`TenancyError::is_retryable`].
+    #[error("tenant moving: {reason} (tenant `{tenant}`)")]
+    TenantMoving {
+        /// The connection's tenant.
+        tenant: String,
+        /// What is moving, and what to do.
+        reason: String,
+    },
     /// A limit on the number of tenants was exceeded.
     #[error("max tenant exceeded: {reason} (tenant `{tenant}`)")]
     MaxTenantExceeded {
@@ -216,6 +227,18 @@ impl TenancyError {
             }),
             _ => err.sql_err(),
         }
+    }
+
+    /// Whether the statement was refused without running and may simply be retried:
+    /// [`TenancyError::TenantMoving`] (with a new connection from the router).
+    ///
+    /// ```
+    /// use sea_orm_tenancy::TenancyError;
+    /// let moving = TenancyError::TenantMoving { tenant: "1.".into(), reason: "moving".into() };
+    /// assert!(moving.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, TenancyError::TenantMoving { .. })
     }
 
     /// Whether this is [`TenancyError::InvalidTenantAccess`].

@@ -110,7 +110,7 @@
 // The crate's own entities derive `Tenancy`, whose expansion names `::sea_orm_tenancy`.
 extern crate self as sea_orm_tenancy;
 
-mod connection;
+pub(crate) mod connection;
 pub mod context;
 mod error;
 mod key;
@@ -118,6 +118,7 @@ mod key;
 pub mod lifecycle;
 #[cfg(feature = "migration")]
 pub mod migration;
+mod mover;
 mod registry;
 mod restrict;
 pub mod rewrite;
@@ -235,6 +236,7 @@ pub enum MatchMode {
 #[doc(hidden)]
 pub mod __private {
     //! Used by the code `#[derive(Tenancy)]` generates. Not public API.
+    pub use crate::mover::{Digest, MoveFuture, MoverFn, TableMover, mover_of};
     pub use crate::registry::TableRegistration;
     pub use inventory;
     pub use sea_orm::ModelTrait;

@@ -55,6 +55,7 @@ pub struct TableRegistration {
     table: &'static str,
     tenancy: TableTenancy,
     references: Option<fn() -> Vec<Reference>>,
+    mover: Option<crate::mover::MoverFn>,
 }
 
 impl TableRegistration {
@@ -70,7 +71,28 @@ impl TableRegistration {
             table,
             tenancy,
             references: None,
+            mover: None,
         }
+    }
+
+    /// Used by the derive's generated code: the typed copier of the entity's rows, for
+    /// moves between shards.
+    #[doc(hidden)]
+    pub const fn with_mover(mut self, mover: crate::mover::MoverFn) -> Self {
+        self.mover = Some(mover);
+        self
+    }
+
+    /// The mover registered for the table `table` (any case) in `schema`, if any.
+    #[cfg(feature = "sharding")]
+    pub(crate) fn mover_for(
+        schema: Option<&str>,
+        table: &str,
+    ) -> Option<Box<dyn crate::mover::TableMover>> {
+        inventory::iter::<TableRegistration>
+            .into_iter()
+            .filter(|r| r.schema == schema && r.table.eq_ignore_ascii_case(table))
+            .find_map(|r| r.mover.and_then(|m| m()))
     }
 
     /// Used by the derive's generated code: the foreign keys of the entity's relations.

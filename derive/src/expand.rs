@@ -18,6 +18,7 @@
 //!             <Model as ::sea_orm_tenancy::Tenancy>::TENANCY,
 //!         )
 //!         .with_references(::sea_orm_tenancy::__private::references_of::<Model>)
+//!         .with_mover(::sea_orm_tenancy::__private::mover_of::<Model>)
 //!     }
 //! };
 //! ```
@@ -71,6 +72,7 @@ fn expand(input: &Input<'_>) -> syn::Result<TokenStream> {
                     <#ident as ::sea_orm_tenancy::Tenancy>::TENANCY,
                 )
                 .with_references(::sea_orm_tenancy::__private::references_of::<#ident>)
+                .with_mover(::sea_orm_tenancy::__private::mover_of::<#ident>)
             }
         })
     };

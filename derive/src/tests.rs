@@ -62,6 +62,7 @@ fn expands_to_an_impl_and_a_registration() {
                     <Model as ::sea_orm_tenancy::Tenancy>::TENANCY,
                 )
                 .with_references(::sea_orm_tenancy::__private::references_of::<Model>)
+                .with_mover(::sea_orm_tenancy::__private::mover_of::<Model>)
             }
         };
     };
@@ -91,6 +92,7 @@ fn registers_the_schema_and_universal_tables() {
                     <Model as ::sea_orm_tenancy::Tenancy>::TENANCY,
                 )
                 .with_references(::sea_orm_tenancy::__private::references_of::<Model>)
+                .with_mover(::sea_orm_tenancy::__private::mover_of::<Model>)
             }
         };
     };

@@ -5,6 +5,8 @@
 //! tenant, and still check every statement.
 
 mod admin;
+#[cfg_attr(not(feature = "sharding"), allow(dead_code))]
+pub(crate) mod fence;
 mod forward;
 mod transaction;
 
@@ -80,6 +82,9 @@ pub(crate) struct Scope {
     pub(crate) mode: MatchMode,
     pub(crate) registry: Arc<Registry>,
     pub(crate) rls: bool,
+    /// Set on a router's connections: their lease on the tenant, which a move between
+    /// shards waits for.
+    pub(crate) fence: Option<Arc<fence::Lease>>,
 }
 
 impl Scope {
@@ -358,6 +363,7 @@ impl TenantConnection {
                 mode: MatchMode::Prefix,
                 registry,
                 rls: false,
+                fence: None,
             }),
         }
     }
@@ -379,7 +385,23 @@ impl TenantConnection {
                 mode,
                 registry,
                 rls,
+                fence: None,
             }),
+        }
+    }
+
+    /// The same connection behind a router's fence (moves between shards).
+    #[cfg(feature = "sharding")]
+    pub(crate) fn with_fence(self, fence: fence::Lease) -> Self {
+        TenantConnection {
+            scope: Arc::new(Scope {
+                key: self.scope.key.clone(),
+                mode: self.scope.mode,
+                registry: self.scope.registry.clone(),
+                rls: self.scope.rls,
+                fence: Some(Arc::new(fence)),
+            }),
+            inner: self.inner,
         }
     }
 
@@ -403,6 +425,7 @@ impl TenantConnection {
                 mode,
                 registry: self.scope.registry.clone(),
                 rls: self.scope.rls,
+                fence: self.scope.fence.clone(),
             }),
         }
     }
@@ -449,6 +472,7 @@ impl TenantConnection {
                 mode: self.scope.mode,
                 registry: self.scope.registry.clone(),
                 rls: true,
+                fence: self.scope.fence.clone(),
             }),
             inner: self.inner,
         })
@@ -472,6 +496,9 @@ impl TenantConnection {
     /// Runs one forwarded call: in row-level security mode, in a transaction of its own
     /// that carries the tenant.
     pub(crate) async fn call(&self, call: Call<'_>) -> Result<Answer, DbErr> {
+        if let Some(lease) = &self.scope.fence {
+            lease.check()?;
+        }
         if !self.scope.rls {
             return self.scope.call(&self.inner, call).await;
         }
@@ -498,6 +525,9 @@ impl TenantConnection {
 
     /// Streams need a transaction in row-level security mode.
     pub(crate) fn may_stream(&self) -> Result<(), DbErr> {
+        if let Some(lease) = &self.scope.fence {
+            lease.check()?;
+        }
         if self.scope.rls {
             return Err(TenancyError::UnsupportedStatement {
                 tenant: self.scope.key.to_string(),

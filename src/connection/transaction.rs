@@ -50,6 +50,9 @@ impl TenantTransaction {
     /// Wraps a transaction just begun, putting the tenant in its row-level security
     /// setting when the connection asks for it.
     pub(super) async fn open(inner: DatabaseTransaction, scope: Arc<Scope>) -> Result<Self, DbErr> {
+        if let Some(lease) = &scope.fence {
+            lease.check()?;
+        }
         scope.enter(&inner).await?;
         Ok(TenantTransaction { inner, scope })
     }

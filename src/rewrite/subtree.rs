@@ -106,6 +106,31 @@ pub(crate) fn select(db: DbBackend, t: KeyedTable<'_>, columns: &str, key: &Data
     )
 }
 
+/// `SELECT * FROM t WHERE <t.col in key's subtree> ORDER BY <order> LIMIT n OFFSET m`:
+/// one page of the subtree's rows, for copies between shards.
+#[cfg_attr(not(feature = "sharding"), allow(dead_code))]
+pub(crate) fn page(
+    db: DbBackend,
+    t: KeyedTable<'_>,
+    order: &[String],
+    key: &DataKey,
+    offset: u64,
+    limit: u64,
+) -> Statement {
+    let b = Backend::from_db(db);
+    let (pred, values) = in_subtree(b, t, key, 1);
+    let order: Vec<String> = order.iter().map(|c| b.ident(c).to_string()).collect();
+    Statement::from_sql_and_values(
+        db,
+        format!(
+            "SELECT * FROM {} WHERE {pred} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+            t.name(b),
+            order.join(", ")
+        ),
+        values,
+    )
+}
+
 /// `SELECT 1 FROM t WHERE <t.col in key's subtree> LIMIT 1`: whether the subtree has rows.
 #[cfg_attr(not(feature = "sharding"), allow(dead_code))]
 pub(crate) fn any(db: DbBackend, t: KeyedTable<'_>, key: &DataKey) -> Statement {

@@ -23,7 +23,7 @@ pub struct Model {
     /// of their own (the longest matching key wins).
     #[sea_orm(primary_key, auto_increment = false)]
     pub data_key: String,
-    /// The shard's name, as given to [`TenantRouter::new`](super::TenantRouter::new).
+    /// The shard's name, as given to [`TenantRouterBuilder::shard`](super::TenantRouterBuilder::shard).
     pub shard: String,
     /// The shard holds this subtree and nothing else, so
     /// [`TenantRouter::connect_unfiltered`](super::TenantRouter::connect_unfiltered) may
@@ -37,7 +37,8 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Creates `tenant_shard` in the catalog database; `down` drops it. The key column is
+/// Creates `tenant_shard` and `tenant_shard_move` (the moves under way) in the catalog
+/// database; `down` drops them. The key column is
 /// bytewise, as every DataKey column.
 ///
 /// ```
@@ -68,6 +69,38 @@ impl MigrationTrait for CreateShardCatalog {
         manager
             .create_table(
                 Table::create()
+                    .table(super::moves::tenant_shard_move::Entity.table_ref())
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(super::moves::tenant_shard_move::Column::DataKey)
+                            .custom(Alias::new(crate::migration::sql::data_key_column_type(
+                                backend,
+                                crate::MAX_DATA_KEY_LEN,
+                            )))
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(super::moves::tenant_shard_move::Column::FromShard)
+                            .string_len(63)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(super::moves::tenant_shard_move::Column::ToShard)
+                            .string_len(63)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(super::moves::tenant_shard_move::Column::Phase)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
                     .table(Entity.table_ref())
                     .if_not_exists()
                     .col(
@@ -92,6 +125,13 @@ impl MigrationTrait for CreateShardCatalog {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(
+                Table::drop()
+                    .table(super::moves::tenant_shard_move::Entity.table_ref())
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_table(Table::drop().table(Entity.table_ref()).to_owned())
             .await

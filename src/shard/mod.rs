@@ -12,6 +12,10 @@
 //!   route is marked dedicated.
 //! - The catalog is read at start and again on [`TenantRouter::reload`];
 //!   [`TenantRouter::assign`] writes a route and reloads.
+//! - [`TenantRouter::move_tenant`] moves a subtree to another shard while the
+//!   application runs (fenced, copied in batches, verified by counts and checksums,
+//!   switched, cleaned up); [`TenantRouter::resume_moves`] and
+//!   [`TenantRouter::rollback_move`] finish or undo an interrupted one.
 //!
 //! ```
 //! use sea_orm_migration::{MigrationTrait, SchemaManager};
@@ -41,6 +45,7 @@
 //! ```
 
 mod catalog;
+mod moves;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -48,6 +53,7 @@ use std::sync::{Arc, RwLock};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, sea_query::OnConflict};
 
 pub use catalog::{CreateShardCatalog, Model as TenantShard};
+pub use moves::{MoveOptions, MoveReport, tenant_shard_move};
 
 /// The catalog entity: `tenant_shard`.
 pub mod tenant_shard {
@@ -261,6 +267,7 @@ impl TenantRouterBuilder {
                 mode: self.mode,
                 routes: RwLock::new(Arc::new(Routes::new())),
                 reloading: tokio::sync::Mutex::new(()),
+                fences: Arc::default(),
             }),
         };
         router.reload().await?;
@@ -279,6 +286,7 @@ struct Inner {
     mode: MatchMode,
     routes: RwLock<Arc<Routes>>,
     reloading: tokio::sync::Mutex<()>,
+    fences: Arc<crate::connection::fence::Fences>,
 }
 
 /// Routes each tenant to the database that holds it; see the [module docs](self).
@@ -397,9 +405,11 @@ impl TenantRouter {
     pub fn connect(&self, key: &DataKey) -> Result<TenantConnection, TenancyError> {
         let route = self.route(key)?;
         let pool = self.pool_of(&route, key)?;
+        let lease = self.inner.fences.lease(key)?;
         Ok(
             TenantConnection::with_registry(pool, key.clone(), self.inner.registry.clone())
-                .with_mode(self.inner.mode),
+                .with_mode(self.inner.mode)
+                .with_fence(lease),
         )
     }
 
@@ -554,6 +564,16 @@ impl TenantRouter {
             );
         }
         self.check(&routes).map_err(refuse)?;
+        // Moves another router started and did not finish: refused until resumed.
+        let unfinished = moves::tenant_shard_move::Entity::find()
+            .all(&self.inner.catalog)
+            .await
+            .map_err(|e| refuse(format!("cannot read the moves under way: {e}")))?;
+        let mut copying = Vec::new();
+        for m in unfinished.iter().filter(|m| m.phase == "copying") {
+            copying.push(DataKey::new(&m.data_key).map_err(|e| refuse(e.to_string()))?);
+        }
+        self.inner.fences.set_moving(copying);
         let n = routes.len();
         *self.inner.routes.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routes);
         tracing::info!(target: "sea_orm_tenancy::shard", routes = n, "shard catalog loaded");
