@@ -10,6 +10,7 @@
 //! nothing of the request ran on that connection.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::{DataKey, TenancyError};
@@ -30,6 +31,9 @@ struct State {
 #[derive(Debug, Default)]
 pub(crate) struct Fences {
     state: Mutex<State>,
+    /// Whether `state.foreign` is non-empty: the per-statement check takes no lock
+    /// while no other router is moving anything.
+    any_foreign: AtomicBool,
     released: tokio::sync::Notify,
 }
 
@@ -100,7 +104,9 @@ impl Fences {
         })
         .await;
         if drained.is_err() {
-            self.reopen(key);
+            // Only this router's hold goes: a move the catalog still records (a resume
+            // that gave up) stays refused.
+            self.state().moving.retain(|k| k != key);
             return Err(TenancyError::InvalidTenantChange {
                 table: "tenant_shard_move".to_owned(),
                 tenant: key.to_string(),
@@ -121,6 +127,7 @@ impl Fences {
         // This router's own moves are in the catalog until they finish: one that is no
         // longer there was finished or rolled back by another router.
         state.moving.retain(|k| keys.contains(k));
+        self.any_foreign.store(!keys.is_empty(), Ordering::Release);
         state.foreign = keys;
     }
 
@@ -129,6 +136,8 @@ impl Fences {
         let mut state = self.state();
         state.moving.retain(|k| k != key);
         state.foreign.retain(|k| k != key);
+        self.any_foreign
+            .store(!state.foreign.is_empty(), Ordering::Release);
     }
 }
 
@@ -143,6 +152,9 @@ impl Lease {
     /// Refuses a statement when the tenant's path is marked moving by another router
     /// (a move of this router waits for this connection instead).
     pub(crate) fn check(&self) -> Result<(), TenancyError> {
+        if !self.fences.any_foreign.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let state = self.fences.state();
         let foreign = state
             .foreign
