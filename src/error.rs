@@ -150,6 +150,38 @@ pub enum TenancyError {
         /// Which limit.
         reason: String,
     },
+    /// A statement ran past its tenant's statement timeout
+    /// ([`Guardrails`](crate::guard::Guardrails)) and was cut. The connection stays
+    /// usable; in a transaction, roll it back.
+    #[error("statement timeout: a statement on {tables} ran past {timeout:?} (tenant `{tenant}`)")]
+    StatementTimeout {
+        /// The connection's tenant.
+        tenant: String,
+        /// The registered tables the statement names, comma-separated, in backquotes.
+        tables: String,
+        /// The tenant's statement timeout.
+        timeout: std::time::Duration,
+    },
+    /// The tenant (or its subtree) already has its limit of statements in flight, and
+    /// none finished within the wait ([`Guardrails`](crate::guard::Guardrails)).
+    /// Nothing was run: retry later. See [`TenancyError::is_retryable`].
+    #[error(
+        "tenant busy: {limit} statements in flight, its limit, and none finished within {waited:?} (tenant `{tenant}`)"
+    )]
+    TenantBusy {
+        /// The tenant, or the subtree root, whose limit was hit.
+        tenant: String,
+        /// How many statements it may have in flight.
+        limit: u32,
+        /// How long the statement waited for a turn.
+        waited: std::time::Duration,
+    },
+    /// Guardrail settings that cannot work, refused when they are built.
+    #[error("invalid guardrails: {reason}")]
+    InvalidGuardrails {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// The kind of a [`TenancyError::ConstraintViolation`].
@@ -230,7 +262,8 @@ impl TenancyError {
     }
 
     /// Whether the statement was refused without running and may simply be retried:
-    /// [`TenancyError::TenantMoving`] (with a new connection from the router).
+    /// [`TenancyError::TenantMoving`] (with a new connection from the router) and
+    /// [`TenancyError::TenantBusy`] (after a pause).
     ///
     /// ```
     /// use sea_orm_tenancy::TenancyError;
@@ -238,7 +271,10 @@ impl TenancyError {
     /// assert!(moving.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
-        matches!(self, TenancyError::TenantMoving { .. })
+        matches!(
+            self,
+            TenancyError::TenantMoving { .. } | TenancyError::TenantBusy { .. }
+        )
     }
 
     /// Whether this is [`TenancyError::InvalidTenantAccess`].

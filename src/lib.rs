@@ -103,6 +103,8 @@
 //! | `lifecycle` | yes | [`lifecycle`]: the `tenant` and `tenant_member` entities (registered as tenanted tables), their migration, and `TenantAdmin`; turn it off if your schema has its own `tenant` table |
 //! | `sharding` | no | `shard`: a tenant router over several databases, from a catalog table |
 //! | `axum` | no | `web`: a tower layer and axum extractors that resolve each request's tenant (subdomain, header, your resolver) and hand the handler a [`TenantConnection`]; a reloadable tenant directory |
+//! | `metrics` | no | per-tenant metrics of [`guard::Guardrails`] through the `metrics` facade |
+//! | `sqlite` | no | [`guard::interrupt_at_deadline`]: statements past their timeout are interrupted inside SQLite (enables SeaORM's `sqlx-sqlite`) |
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -113,6 +115,7 @@ extern crate self as sea_orm_tenancy;
 pub(crate) mod connection;
 pub mod context;
 mod error;
+pub mod guard;
 mod key;
 #[cfg(feature = "lifecycle")]
 pub mod lifecycle;

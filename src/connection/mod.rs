@@ -20,7 +20,10 @@ use sea_orm::{
 pub use admin::{AdminConnection, AdminTransaction};
 pub use transaction::TenantTransaction;
 
-use crate::rewrite::{ReferenceCheck, Rewritten};
+use tracing::Instrument;
+
+use crate::guard::{self, Guard, Guardrails, Limits};
+use crate::rewrite::{Backend, ReferenceCheck, Rewritten, StatementKind, TimeoutShape};
 use crate::{
     ConstraintKind, DataKey, MatchMode, Registry, TenancyError, TenantTable, rewrite,
     where_restrict_tenants,
@@ -74,9 +77,9 @@ impl Answer {
     }
 }
 
-/// What a connection is bound to: the tenant, the match mode, the registry, and whether
-/// statements run with the tenant in the row-level security setting.
-#[derive(Debug)]
+/// What a connection is bound to: the tenant, the match mode, the registry, whether
+/// statements run with the tenant in the row-level security setting, and its guardrails.
+#[derive(Debug, Clone)]
 pub(crate) struct Scope {
     pub(crate) key: DataKey,
     pub(crate) mode: MatchMode,
@@ -85,35 +88,119 @@ pub(crate) struct Scope {
     /// Set on a router's connections: their lease on the tenant, which a move between
     /// shards waits for.
     pub(crate) fence: Option<Arc<fence::Lease>>,
+    /// The tenant's statement timeout and its account's cap and meters.
+    pub(crate) guard: Option<Guard>,
+}
+
+/// How many rows a forwarded call returned or changed, for the metrics.
+pub(crate) trait Rows {
+    fn rows(&self) -> u64;
+}
+
+impl Rows for sea_orm::ExecResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl Rows for Option<sea_orm::QueryResult> {
+    fn rows(&self) -> u64 {
+        u64::from(self.is_some())
+    }
+}
+
+impl Rows for Vec<sea_orm::QueryResult> {
+    fn rows(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+impl Rows for sea_orm::QueryStream {
+    fn rows(&self) -> u64 {
+        0
+    }
+}
+
+impl Rows for sea_orm::TransactionStream<'_> {
+    fn rows(&self) -> u64 {
+        0
+    }
 }
 
 impl Scope {
-    /// Runs `call` on `conn`: rewritten, reference-checked, errors sanitized.
+    /// A scope with no row-level security, fence or guardrails.
+    fn plain(key: DataKey, mode: MatchMode, registry: Arc<Registry>) -> Scope {
+        Scope {
+            key,
+            mode,
+            registry,
+            rls: false,
+            fence: None,
+            guard: None,
+        }
+    }
+
+    /// Runs `call` on `conn`: rewritten, reference-checked, guarded, errors sanitized.
+    /// `admitted`: the caller already holds a turn under the tenant's cap.
     pub(crate) async fn call<C: ConnectionTrait>(
         &self,
         conn: &C,
         call: Call<'_>,
+        admitted: bool,
     ) -> Result<Answer, DbErr> {
         Ok(match call {
-            Call::Execute(s) => Answer::Exec(self.forward(conn, s, |s| conn.execute_raw(s)).await?),
-            Call::One(s) => Answer::One(self.forward(conn, s, |s| conn.query_one_raw(s)).await?),
-            Call::All(s) => Answer::All(self.forward(conn, s, |s| conn.query_all_raw(s)).await?),
-            Call::Unprepared(sql) => Answer::Exec(self.forward_unprepared(conn, sql).await?),
+            Call::Execute(s) => Answer::Exec(
+                self.forward_with(conn, s, |s| conn.execute_raw(s), admitted)
+                    .await?,
+            ),
+            Call::One(s) => Answer::One(
+                self.forward_with(conn, s, |s| conn.query_one_raw(s), admitted)
+                    .await?,
+            ),
+            Call::All(s) => Answer::All(
+                self.forward_with(conn, s, |s| conn.query_all_raw(s), admitted)
+                    .await?,
+            ),
+            Call::Unprepared(sql) => {
+                Answer::Exec(self.forward_unprepared(conn, sql, admitted).await?)
+            }
         })
     }
 
-    /// In row-level security mode, puts the tenant's key in the transaction's setting
-    /// (`set_config(…, true)`: local to the transaction, the key bound as a parameter).
+    /// The statement timeout, where it is set as a transaction's setting (PostgreSQL).
+    fn transaction_timeout(&self, backend: DbBackend) -> Option<std::time::Duration> {
+        self.guard.as_ref().and_then(Guard::timeout).filter(|_| {
+            Backend::from_db(backend).timeout_shape() == TimeoutShape::TransactionSetting
+        })
+    }
+
+    /// Whether a statement outside a transaction needs one of its own: row-level
+    /// security mode, or a statement timeout on PostgreSQL.
+    pub(crate) fn needs_transaction(&self, backend: DbBackend) -> bool {
+        self.rls || self.transaction_timeout(backend).is_some()
+    }
+
+    /// Puts the tenant's settings in a transaction just opened (PostgreSQL): its key for
+    /// row-level security (`set_config(…, true)`: local to the transaction, the key bound
+    /// as a parameter) and its statement timeout, in one statement.
     pub(crate) async fn enter(&self, txn: &sea_orm::DatabaseTransaction) -> Result<(), DbErr> {
-        if self.rls {
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                format!("SELECT set_config('{RLS_SETTING}', $1, true)"),
-                [self.key.as_str().into()],
-            ))
-            .await?;
+        let backend = txn.get_database_backend();
+        let settings = Backend::from_db(backend).transaction_settings(
+            self.rls.then(|| self.key.as_str()),
+            self.transaction_timeout(backend),
+        );
+        if let Some(statement) = settings {
+            txn.execute_raw(statement).await?;
         }
         Ok(())
+    }
+
+    /// A turn under the tenant's cap, if it has one.
+    pub(crate) async fn admit(&self) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, DbErr> {
+        match &self.guard {
+            Some(guard) => guard.admit().await,
+            None => Ok(None),
+        }
     }
 
     pub(crate) fn rewrite(&self, stmt: Statement) -> Result<Rewritten<Statement>, DbErr> {
@@ -138,8 +225,58 @@ impl Scope {
         Ok(out)
     }
 
-    /// Rewrites `stmt`, runs its reference checks on `conn`, then `run`s it there; a
-    /// database error comes back sanitized. What every forwarded method does.
+    /// Counts a statement the rewriter refused in the tenant's metrics.
+    fn refused(&self) {
+        if let Some(guard) = &self.guard {
+            guard.refused();
+        }
+    }
+
+    /// The span a statement of this tenant runs in.
+    fn span(&self, kind: StatementKind, tables: &str) -> tracing::Span {
+        tracing::debug_span!(
+            target: "sea_orm_tenancy",
+            "tenant_statement",
+            tenant = %self.key,
+            kind = kind.as_str(),
+            tables = tables,
+        )
+    }
+
+    /// The SQL with the statement timeout in front, where the backend takes it there
+    /// (MariaDB). Schema changes run without it; a batch of statements is refused, as
+    /// the prefix would limit only the first.
+    fn with_timeout_prefix(
+        &self,
+        backend: DbBackend,
+        kind: StatementKind,
+        sql: &mut String,
+    ) -> Result<(), DbErr> {
+        let backend = Backend::from_db(backend);
+        let Some(timeout) = self.guard.as_ref().and_then(Guard::timeout) else {
+            return Ok(());
+        };
+        if backend.timeout_shape() != TimeoutShape::StatementPrefix {
+            return Ok(());
+        }
+        match kind {
+            StatementKind::Schema => Ok(()),
+            StatementKind::Batch => Err(TenancyError::UnsupportedStatement {
+                tenant: self.key.to_string(),
+                reason: "with a statement timeout on mariadb, send one statement at a time"
+                    .to_owned(),
+            }
+            .into()),
+            _ => {
+                sql.insert_str(0, &backend.timeout_prefix(timeout));
+                Ok(())
+            }
+        }
+    }
+
+    /// Rewrites `stmt`, then runs its reference checks and `run`s it on `conn` under the
+    /// tenant's guardrails, in the statement's span; a database error comes back
+    /// sanitized. What every forwarded method does.
     pub(crate) async fn forward<'c, C, T, F, Fut>(
         &self,
         conn: &'c C,
@@ -150,13 +287,37 @@ impl Scope {
         C: ConnectionTrait,
         F: FnOnce(Statement) -> Fut,
         Fut: std::future::Future<Output = Result<T, DbErr>> + 'c,
+        T: Rows,
+    {
+        self.forward_with(conn, stmt, run, false).await
+    }
+
+    async fn forward_with<'c, C, T, F, Fut>(
+        &self,
+        conn: &'c C,
+        stmt: Statement,
+        run: F,
+        admitted: bool,
+    ) -> Result<T, DbErr>
+    where
+        C: ConnectionTrait,
+        F: FnOnce(Statement) -> Fut,
+        Fut: std::future::Future<Output = Result<T, DbErr>> + 'c,
+        T: Rows,
     {
         let backend = conn.get_database_backend();
-        let out = self.rewrite(stmt)?;
-        self.check_references(conn, out.reference_checks).await?;
-        run(out.statement)
+        let out = self.rewrite(stmt).inspect_err(|_| self.refused())?;
+        let (kind, tables) = (out.kind, out.tables);
+        let mut statement = out.statement;
+        self.with_timeout_prefix(backend, kind, &mut statement.sql)?;
+        let checks = out.reference_checks;
+        let work = async move {
+            self.check_references(conn, checks).await?;
+            run(statement).await
+        };
+        self.guarded(backend, kind, &tables, admitted, work)
+            .instrument(self.span(kind, &tables))
             .await
-            .map_err(|e| self.sanitize(backend, e))
     }
 
     /// [`Scope::forward`] for SQL sent without parameters.
@@ -164,13 +325,76 @@ impl Scope {
         &self,
         conn: &C,
         sql: &str,
+        admitted: bool,
     ) -> Result<sea_orm::ExecResult, DbErr> {
         let backend = conn.get_database_backend();
-        let out = self.rewrite_unprepared(sql, backend)?;
-        self.check_references(conn, out.reference_checks).await?;
-        conn.execute_unprepared(&out.statement)
+        let out = self
+            .rewrite_unprepared(sql, backend)
+            .inspect_err(|_| self.refused())?;
+        let (kind, tables) = (out.kind, out.tables);
+        let mut statement = out.statement;
+        self.with_timeout_prefix(backend, kind, &mut statement)?;
+        let checks = out.reference_checks;
+        let work = async move {
+            self.check_references(conn, checks).await?;
+            conn.execute_unprepared(&statement).await
+        };
+        self.guarded(backend, kind, &tables, admitted, work)
+            .instrument(self.span(kind, &tables))
             .await
-            .map_err(|e| self.sanitize(backend, e))
+    }
+
+    /// Runs `work` under the guardrails: a turn under the cap (unless `admitted`), the
+    /// client-side deadline where the backend needs one (SQLite), the metrics; errors
+    /// sanitized, and a statement cut at its timeout reported as
+    /// [`TenancyError::StatementTimeout`].
+    async fn guarded<T, W>(
+        &self,
+        backend: DbBackend,
+        kind: StatementKind,
+        tables: &str,
+        admitted: bool,
+        work: W,
+    ) -> Result<T, DbErr>
+    where
+        T: Rows,
+        W: std::future::Future<Output = Result<T, DbErr>>,
+    {
+        let Some(guard) = &self.guard else {
+            return work.await.map_err(|e| self.sanitize(backend, e));
+        };
+        let started = std::time::Instant::now();
+        let result = async {
+            let _turn = if admitted { None } else { guard.admit().await? };
+            match guard.timeout() {
+                Some(timeout)
+                    if Backend::from_db(backend).timeout_shape()
+                        == TimeoutShape::ClientDeadline =>
+                {
+                    let deadline = std::time::Instant::now() + timeout;
+                    tokio::time::timeout(timeout, crate::guard::DEADLINE.scope(deadline, work))
+                        .await
+                        .unwrap_or_else(|_| Err(guard::timed_out(&self.key, tables, timeout)))
+                }
+                _ => work.await,
+            }
+        }
+        .await
+        .map_err(|e| match guard.timeout() {
+            Some(timeout)
+                if TenancyError::from_db_err(&e).is_none()
+                    && Backend::from_db(backend).is_statement_timeout(&e.to_string()) =>
+            {
+                guard::timed_out(&self.key, tables, timeout)
+            }
+            _ => self.sanitize(backend, e),
+        });
+        guard.record(
+            Some(kind),
+            result.as_ref().map(Rows::rows),
+            started.elapsed(),
+        );
+        result
     }
 
     /// Runs the reference checks of a write on `conn`, before the write: the first that
@@ -358,13 +582,7 @@ impl TenantConnection {
     pub fn with_registry(pool: DatabaseConnection, key: DataKey, registry: Arc<Registry>) -> Self {
         TenantConnection {
             inner: pool,
-            scope: Arc::new(Scope {
-                key,
-                mode: MatchMode::Prefix,
-                registry,
-                rls: false,
-                fence: None,
-            }),
+            scope: Arc::new(Scope::plain(key, MatchMode::Prefix, registry)),
         }
     }
 
@@ -377,32 +595,33 @@ impl TenantConnection {
         mode: MatchMode,
         registry: Arc<Registry>,
         rls: bool,
+        guardrails: Option<&Guardrails>,
     ) -> Self {
+        let guard = guardrails.map(|g| g.guard(&key));
         TenantConnection {
             inner: pool,
             scope: Arc::new(Scope {
-                key,
-                mode,
-                registry,
                 rls,
-                fence: None,
+                guard,
+                ..Scope::plain(key, mode, registry)
             }),
+        }
+    }
+
+    /// The same connection with its scope changed by `change`.
+    fn rescoped(self, change: impl FnOnce(&mut Scope)) -> Self {
+        let mut scope = Scope::clone(&self.scope);
+        change(&mut scope);
+        TenantConnection {
+            inner: self.inner,
+            scope: Arc::new(scope),
         }
     }
 
     /// The same connection behind a router's fence (moves between shards).
     #[cfg(feature = "sharding")]
     pub(crate) fn with_fence(self, fence: fence::Lease) -> Self {
-        TenantConnection {
-            scope: Arc::new(Scope {
-                key: self.scope.key.clone(),
-                mode: self.scope.mode,
-                registry: self.scope.registry.clone(),
-                rls: self.scope.rls,
-                fence: Some(Arc::new(fence)),
-            }),
-            inner: self.inner,
-        }
+        self.rescoped(|s| s.fence = Some(Arc::new(fence)))
     }
 
     /// The same connection with another [`MatchMode`].
@@ -418,16 +637,49 @@ impl TenantConnection {
     /// # }
     /// ```
     pub fn with_mode(self, mode: MatchMode) -> Self {
-        TenantConnection {
-            inner: self.inner,
-            scope: Arc::new(Scope {
-                key: self.scope.key.clone(),
-                mode,
-                registry: self.scope.registry.clone(),
-                rls: self.scope.rls,
-                fence: self.scope.fence.clone(),
-            }),
-        }
+        self.rescoped(|s| s.mode = mode)
+    }
+
+    /// The same connection under `guardrails`: the tenant's statement timeout, a turn
+    /// under its cap for every statement, and its metrics (see [`crate::guard`]). The
+    /// cap is shared with every other connection given the same guardrails.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection, guard::{Guardrails, Limits}};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let guardrails = Guardrails::builder()
+    ///     .defaults(Limits::new().statement_timeout(Duration::from_secs(2)).max_in_flight(4))
+    ///     .build()?;
+    /// let db = TenantConnection::new(pool, DataKey::new("1.")?).with_guardrails(&guardrails);
+    /// assert_eq!(db.limits().max_in_flight, Some(4));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_guardrails(self, guardrails: &Guardrails) -> Self {
+        let guard = guardrails.guard(&self.scope.key);
+        self.rescoped(|s| s.guard = Some(guard))
+    }
+
+    /// The limits the connection runs under ([`Limits::new`], none, without
+    /// [guardrails](Self::with_guardrails)).
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{DataKey, TenantConnection, guard::Limits};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// assert_eq!(TenantConnection::new(pool, DataKey::new("1.")?).limits(), Limits::new());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn limits(&self) -> Limits {
+        self.scope
+            .guard
+            .as_ref()
+            .map_or(Limits::new(), |g| g.limits)
     }
 
     /// Row-level security mode (PostgreSQL): every statement also runs with the tenant's
@@ -466,16 +718,7 @@ impl TenantConnection {
                 reason: "row-level security mode is postgresql only".to_owned(),
             });
         }
-        Ok(TenantConnection {
-            scope: Arc::new(Scope {
-                key: self.scope.key.clone(),
-                mode: self.scope.mode,
-                registry: self.scope.registry.clone(),
-                rls: true,
-                fence: self.scope.fence.clone(),
-            }),
-            inner: self.inner,
-        })
+        Ok(self.rescoped(|s| s.rls = true))
     }
 
     /// Whether the connection is in [row-level security mode](Self::with_row_level_security).
@@ -493,18 +736,25 @@ impl TenantConnection {
         self.scope.rls
     }
 
-    /// Runs one forwarded call: in row-level security mode, in a transaction of its own
-    /// that carries the tenant.
+    /// Runs one forwarded call: in a transaction of its own that carries the tenant's
+    /// settings where it needs one (row-level security mode, a statement timeout on
+    /// PostgreSQL), after taking its turn under the tenant's cap.
     pub(crate) async fn call(&self, call: Call<'_>) -> Result<Answer, DbErr> {
         if let Some(lease) = &self.scope.fence {
             lease.check()?;
         }
-        if !self.scope.rls {
-            return self.scope.call(&self.inner, call).await;
+        if !self
+            .scope
+            .needs_transaction(self.inner.get_database_backend())
+        {
+            return self.scope.call(&self.inner, call, false).await;
         }
+        // The turn comes before the transaction: a statement waiting under its cap holds
+        // no connection of the pool.
+        let _turn = self.scope.admit().await?;
         let txn = self.inner.begin().await?;
         let result = match self.scope.enter(&txn).await {
-            Ok(()) => self.scope.call(&txn, call).await,
+            Ok(()) => self.scope.call(&txn, call, true).await,
             Err(e) => Err(e),
         };
         match result {
@@ -523,15 +773,24 @@ impl TenantConnection {
         }
     }
 
-    /// Streams need a transaction in row-level security mode.
+    /// Streams need a transaction in row-level security mode, and with a statement
+    /// timeout on PostgreSQL.
     pub(crate) fn may_stream(&self) -> Result<(), DbErr> {
         if let Some(lease) = &self.scope.fence {
             lease.check()?;
         }
-        if self.scope.rls {
+        if self
+            .scope
+            .needs_transaction(self.inner.get_database_backend())
+        {
+            let mode = if self.scope.rls {
+                "in row-level security mode"
+            } else {
+                "with a statement timeout on postgresql"
+            };
             return Err(TenancyError::UnsupportedStatement {
                 tenant: self.scope.key.to_string(),
-                reason: "in row-level security mode, stream inside a transaction (`begin`, `transaction`)".to_owned(),
+                reason: format!("{mode}, stream inside a transaction (`begin`, `transaction`)"),
             }
             .into());
         }

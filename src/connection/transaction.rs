@@ -58,7 +58,7 @@ impl TenantTransaction {
     }
 
     pub(crate) async fn call(&self, call: super::Call<'_>) -> Result<super::Answer, DbErr> {
-        self.scope.call(&self.inner, call).await
+        self.scope.call(&self.inner, call, false).await
     }
 
     pub(crate) fn may_stream(&self) -> Result<(), DbErr> {

@@ -345,3 +345,88 @@ impl Backend {
         }
     }
 }
+
+/// How a per-statement timeout ([`Guardrails`](crate::guard::Guardrails)) is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeoutShape {
+    /// PostgreSQL: a transaction-local `statement_timeout`, set when the transaction
+    /// opens (a statement outside a transaction gets one of its own).
+    TransactionSetting,
+    /// MariaDB: `SET STATEMENT max_statement_time=… FOR` before each statement.
+    StatementPrefix,
+    /// SQLite: a deadline kept by the client, and an interrupt where the pool has
+    /// [`interrupt_at_deadline`](crate::guard::interrupt_at_deadline).
+    ClientDeadline,
+}
+
+impl Backend {
+    pub(crate) fn timeout_shape(self) -> TimeoutShape {
+        match self {
+            Backend::Postgres => TimeoutShape::TransactionSetting,
+            Backend::MySql => TimeoutShape::StatementPrefix,
+            Backend::Sqlite => TimeoutShape::ClientDeadline,
+        }
+    }
+
+    /// What goes before a statement to limit its run to `timeout`
+    /// ([`TimeoutShape::StatementPrefix`]): seconds, to the microsecond.
+    pub(crate) fn timeout_prefix(self, timeout: std::time::Duration) -> String {
+        format!(
+            "SET STATEMENT max_statement_time={}.{:06} FOR ",
+            timeout.as_secs(),
+            timeout.subsec_micros().max(u32::from(timeout.is_zero()))
+        )
+    }
+
+    /// The statement that opens a tenant's transaction on PostgreSQL: the tenant's key
+    /// for row-level security and the statement timeout, both local to the transaction
+    /// and bound as parameters. `None` when there is nothing to set.
+    pub(crate) fn transaction_settings(
+        self,
+        rls_key: Option<&str>,
+        timeout: Option<std::time::Duration>,
+    ) -> Option<sea_orm::Statement> {
+        if self != Backend::Postgres {
+            return None;
+        }
+        let mut calls = Vec::new();
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        if let Some(key) = rls_key {
+            values.push(key.into());
+            calls.push(format!(
+                "set_config('{}', ${}, true)",
+                crate::connection::RLS_SETTING,
+                values.len()
+            ));
+        }
+        if let Some(timeout) = timeout {
+            // Whole milliseconds, at least one: PostgreSQL reads 0 as "no timeout".
+            let ms = timeout.as_millis().max(1);
+            values.push(format!("{ms}ms").into());
+            calls.push(format!(
+                "set_config('statement_timeout', ${}, true)",
+                values.len()
+            ));
+        }
+        (!calls.is_empty()).then(|| {
+            sea_orm::Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("SELECT {}", calls.join(", ")),
+                values,
+            )
+        })
+    }
+
+    /// Whether a database error says the statement ran past its timeout: PostgreSQL's
+    /// `57014` from `statement_timeout`, MariaDB's `1969` from `max_statement_time`,
+    /// SQLite's interrupt.
+    pub(crate) fn is_statement_timeout(self, message: &str) -> bool {
+        match self {
+            Backend::Postgres => message.contains("canceling statement due to statement timeout"),
+            Backend::MySql => {
+                message.contains("max_statement_time exceeded") || message.contains("1969 (70100)")
+            }
+            Backend::Sqlite => message.contains("interrupted"),
+        }
+    }
+}

@@ -52,7 +52,8 @@ use sqlparser::ast::{Expr, Query, Statement as Ast, Value, VisitMut, VisitorMut}
 use sqlparser::parser::{Parser, ParserOptions};
 
 use self::cache::KeyRef;
-use self::dialect::{Backend, PlaceholderStyle};
+use self::dialect::PlaceholderStyle;
+pub(crate) use self::dialect::{Backend, TimeoutShape};
 use self::params::{MARKER, Markers, Template, build_template, original_marker};
 use self::scope::Rewriter;
 use crate::{DataKey, MatchMode, Registry, TenancyError};
@@ -112,6 +113,95 @@ pub struct Rewritten<S> {
     /// Run each before the statement; a row back from any fails the write with its
     /// [`ReferenceCheck::violation`].
     pub reference_checks: Vec<ReferenceCheck>,
+    /// What kind of statement it is.
+    pub kind: StatementKind,
+    /// The registered tables it names, comma-separated, in the order met (empty for
+    /// an allowed schema change).
+    pub tables: Arc<str>,
+}
+
+/// What a statement does, as a [`TenantConnection`](crate::TenantConnection) reports it
+/// in its spans and metrics.
+///
+/// ```
+/// use sea_orm::{DbBackend, Statement};
+/// use sea_orm_tenancy::{DataKey, MatchMode, Registry, rewrite::{StatementKind, rewrite_checked}};
+///
+/// let registry = Registry::builder().tenanted("invoice", "data_key").build();
+/// let stmt = Statement::from_string(DbBackend::Sqlite, "DELETE FROM invoice");
+/// let out = rewrite_checked(stmt, &DataKey::new("1.")?, MatchMode::Exact, &registry)?;
+/// assert_eq!(out.kind, StatementKind::Delete);
+/// assert_eq!(out.kind.as_str(), "delete");
+/// assert_eq!(&*out.tables, "invoice");
+/// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StatementKind {
+    /// A query.
+    Select,
+    /// An insert (or upsert).
+    Insert,
+    /// An update.
+    Update,
+    /// A delete.
+    Delete,
+    /// A schema change a registry allows.
+    Schema,
+    /// Several statements sent together without parameters.
+    Batch,
+}
+
+impl StatementKind {
+    /// Every kind, in the order of [`StatementKind::index`].
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) const ALL: [StatementKind; 6] = [
+        StatementKind::Select,
+        StatementKind::Insert,
+        StatementKind::Update,
+        StatementKind::Delete,
+        StatementKind::Schema,
+        StatementKind::Batch,
+    ];
+
+    /// The lower-case name: `select`, `insert`, `update`, `delete`, `schema`, `batch`.
+    ///
+    /// ```
+    /// use sea_orm_tenancy::rewrite::StatementKind;
+    /// assert_eq!(StatementKind::Insert.as_str(), "insert");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementKind::Select => "select",
+            StatementKind::Insert => "insert",
+            StatementKind::Update => "update",
+            StatementKind::Delete => "delete",
+            StatementKind::Schema => "schema",
+            StatementKind::Batch => "batch",
+        }
+    }
+
+    /// Its position in [`StatementKind::ALL`].
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    fn of(statements: &[Ast]) -> StatementKind {
+        match statements {
+            [Ast::Query(_)] => StatementKind::Select,
+            [Ast::Insert(_)] => StatementKind::Insert,
+            [Ast::Update(_)] => StatementKind::Update,
+            [Ast::Delete(_)] => StatementKind::Delete,
+            _ => StatementKind::Batch,
+        }
+    }
+}
+
+impl std::fmt::Display for StatementKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Rewrites a prepared statement for the tenant `key`, like [`rewrite`], and returns
@@ -159,6 +249,8 @@ pub fn rewrite_checked(
             db_backend: statement.db_backend,
         },
         reference_checks,
+        kind: template.kind,
+        tables: template.tables.clone(),
     })
 }
 
@@ -275,6 +367,8 @@ pub fn rewrite_unprepared_checked(
     Ok(Rewritten {
         statement: template.render_unprepared(key, mode)?,
         reference_checks,
+        kind: template.kind,
+        tables: template.tables.clone(),
     })
 }
 
@@ -399,6 +493,8 @@ fn build(
         rendered.push(' ');
         rendered.push_str(&clause.join(" "));
     }
+    let kind = StatementKind::of(&statements);
+    let tables: Arc<str> = Arc::from(rewriter.touched.take().join(","));
     build_template(
         backend,
         &rendered,
@@ -409,6 +505,8 @@ fn build(
     )
     .map(|mut t| {
         t.references = rewriter.references;
+        t.kind = kind;
+        t.tables = tables;
         t
     })
     .map_err(unsupported)

@@ -7,6 +7,8 @@
 //! their position in the text that the database will see, not by the order in which the
 //! AST was visited (MySQL binds `LIMIT ?` after the `WHERE` values, for instance).
 
+use std::sync::Arc;
+
 use sea_orm::{Value, Values};
 
 use super::dialect::{Backend, PlaceholderStyle};
@@ -73,6 +75,10 @@ pub(crate) struct Template {
     pub(crate) references: Vec<super::reference::RefCheck>,
     /// The SQL with tenant values as literals, for statements sent without parameters.
     pieces: Vec<Piece>,
+    /// What kind of statement this is, for spans, metrics and guardrails.
+    pub(crate) kind: super::StatementKind,
+    /// The registered tables it names, comma-separated, in the order met.
+    pub(crate) tables: Arc<str>,
 }
 
 /// Collects the tenant markers written into the AST while rewriting.
@@ -173,6 +179,8 @@ pub(crate) fn build_template(
         checks,
         references: Vec::new(),
         pieces,
+        kind: super::StatementKind::Schema,
+        tables: Arc::from(""),
     })
 }
 

@@ -117,6 +117,8 @@ pub(crate) struct Rewriter<'a> {
     /// In [`MatchMode::Distributed`]: the tenanted table of the current FROM scope that
     /// every other one is joined to by DataKey equality (its qualifier and column).
     pub(crate) join_anchor: Option<(Vec<Ident>, &'static str)>,
+    /// The registered tables the statement names, for its span and metrics.
+    pub(crate) touched: std::cell::RefCell<Vec<String>>,
 }
 
 /// A table met in a FROM clause, for resolving write targets and qualified columns.
@@ -151,6 +153,7 @@ impl<'a> Rewriter<'a> {
             ctes: CteScopes::default(),
             target_is_table: false,
             join_anchor: None,
+            touched: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -266,7 +269,14 @@ impl<'a> Rewriter<'a> {
         match self.registry.resolve(schema.as_deref(), &table) {
             Resolved::Unknown => Err(self.unknown_table(&Self::plain_name(name))),
             Resolved::Conflict(why) => Err(self.unsupported(why)),
-            r => Ok(r),
+            r => {
+                let mut touched = self.touched.borrow_mut();
+                let table = table.to_ascii_lowercase();
+                if !touched.contains(&table) {
+                    touched.push(table);
+                }
+                Ok(r)
+            }
         }
     }
 

@@ -60,6 +60,7 @@ pub mod tenant_shard {
     pub use super::catalog::{ActiveModel, Column, Entity, Model, PrimaryKey, Relation};
 }
 
+use crate::guard::Guardrails;
 use crate::rewrite::subtree::{self, KeyedTable};
 use crate::{DataKey, MatchMode, Registry, TenancyError, TenantConnection};
 
@@ -148,6 +149,7 @@ pub struct TenantRouterBuilder {
     default_shard: Option<String>,
     registry: Arc<Registry>,
     mode: MatchMode,
+    guardrails: Option<Guardrails>,
 }
 
 impl TenantRouterBuilder {
@@ -223,6 +225,25 @@ impl TenantRouterBuilder {
         self
     }
 
+    /// Connections under `guardrails` ([`TenantConnection::with_guardrails`]): a
+    /// tenant's cap is shared by its connections on every shard.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{guard::{Guardrails, Limits}, shard::TenantRouter};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let guardrails = Guardrails::builder().defaults(Limits::new().max_in_flight(8)).build()?;
+    /// let builder = TenantRouter::builder(pool.clone()).shard("main", pool).with_guardrails(guardrails);
+    /// # let _ = builder;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_guardrails(mut self, guardrails: Guardrails) -> Self {
+        self.guardrails = Some(guardrails);
+        self
+    }
+
     /// Checks the shards and reads the catalog. Fails on a shard name that is empty,
     /// longer than 63 characters or given twice, a default shard that is not a shard,
     /// or a catalog that [`reload`](TenantRouter::reload) refuses.
@@ -265,6 +286,7 @@ impl TenantRouterBuilder {
                 default_shard: self.default_shard,
                 registry: self.registry,
                 mode: self.mode,
+                guardrails: self.guardrails,
                 routes: RwLock::new(Arc::new(Routes::new())),
                 reloading: tokio::sync::Mutex::new(()),
                 fences: Arc::default(),
@@ -284,6 +306,7 @@ struct Inner {
     default_shard: Option<String>,
     registry: Arc<Registry>,
     mode: MatchMode,
+    guardrails: Option<Guardrails>,
     routes: RwLock<Arc<Routes>>,
     reloading: tokio::sync::Mutex<()>,
     fences: Arc<crate::connection::fence::Fences>,
@@ -335,6 +358,7 @@ impl TenantRouter {
             default_shard: None,
             registry: Registry::global(),
             mode: MatchMode::Prefix,
+            guardrails: None,
         }
     }
 
@@ -406,11 +430,13 @@ impl TenantRouter {
         let route = self.route(key)?;
         let pool = self.pool_of(&route, key)?;
         let lease = self.inner.fences.lease(key)?;
-        Ok(
-            TenantConnection::with_registry(pool, key.clone(), self.inner.registry.clone())
-                .with_mode(self.inner.mode)
-                .with_fence(lease),
-        )
+        let db = TenantConnection::with_registry(pool, key.clone(), self.inner.registry.clone())
+            .with_mode(self.inner.mode)
+            .with_fence(lease);
+        Ok(match &self.inner.guardrails {
+            Some(guardrails) => db.with_guardrails(guardrails),
+            None => db,
+        })
     }
 
     /// The explicit opt-out of the tenant filter: the shard's raw pool, for a tenant

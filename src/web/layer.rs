@@ -14,6 +14,7 @@ use tower_service::Service;
 use tracing::Instrument;
 
 use super::{ResolveTenant, TenantDirectory, TenantRef, TenantRejection};
+use crate::guard::Guardrails;
 use crate::{DataKey, MatchMode, Registry, TenancyError, TenantConnection};
 
 /// The tenant of the current request, in the request's extensions and as an extractor.
@@ -72,6 +73,7 @@ struct Shared {
     registry: Arc<Registry>,
     mode: MatchMode,
     rls: bool,
+    guardrails: Option<Guardrails>,
     required: bool,
 }
 
@@ -165,6 +167,7 @@ impl TenancyLayer {
                 registry: Registry::global(),
                 mode: MatchMode::Prefix,
                 rls: false,
+                guardrails: None,
                 required: true,
             }),
         }
@@ -228,6 +231,24 @@ impl TenancyLayer {
     /// ```
     pub fn with_mode(self, mode: MatchMode) -> Self {
         self.edit(|s| s.mode = mode)
+    }
+
+    /// Connections under `guardrails` ([`TenantConnection::with_guardrails`]): each
+    /// tenant's statement timeout and cap, shared by all its requests.
+    ///
+    /// ```
+    /// # use sea_orm_tenancy::{guard::{Guardrails, Limits}, web::{Subdomain, TenancyLayer}};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let pool = sea_orm::Database::connect("sqlite::memory:").await?;
+    /// let guardrails = Guardrails::builder().defaults(Limits::new().max_in_flight(8)).build()?;
+    /// let layer = TenancyLayer::new(pool, Subdomain::new(["example.com"])).with_guardrails(guardrails);
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_guardrails(self, guardrails: Guardrails) -> Self {
+        self.edit(|s| s.guardrails = Some(guardrails))
     }
 
     /// Connections in [row-level security mode](TenantConnection::with_row_level_security)
@@ -350,6 +371,7 @@ where
                         shared.mode,
                         shared.registry.clone(),
                         shared.rls,
+                        shared.guardrails.as_ref(),
                     ));
                     parts.extensions.insert(tenant);
                     let request = Request::from_parts(parts, body);

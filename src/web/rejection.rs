@@ -24,6 +24,8 @@ use crate::TenancyError;
 /// | [`Forbidden`](Self::Forbidden) | 403 | `forbidden` |
 /// | [`NotFound`](Self::NotFound) | 404 | `not_found` |
 /// | [`Conflict`](Self::Conflict) | 409 | `conflict` |
+/// | [`Busy`](Self::Busy) | 503 | `busy` |
+/// | [`TimedOut`](Self::TimedOut) | 503 | `timed_out` |
 /// | [`Internal`](Self::Internal) | 500 | `internal` |
 ///
 /// ```
@@ -59,6 +61,12 @@ pub enum TenantRejection {
     /// The change broke a unique or foreign-key constraint
     /// ([`TenancyError::ConstraintViolation`]).
     Conflict,
+    /// The tenant has its limit of statements in flight, or is being moved between
+    /// shards ([`TenancyError::TenantBusy`], [`TenancyError::TenantMoving`]): retry later.
+    Busy,
+    /// A statement ran past the tenant's statement timeout
+    /// ([`TenancyError::StatementTimeout`]).
+    TimedOut,
     /// Anything else: the cause is traced at ERROR, the client sees only `internal`.
     Internal,
 }
@@ -78,6 +86,7 @@ impl TenantRejection {
             TenantRejection::Unauthenticated => StatusCode::UNAUTHORIZED,
             TenantRejection::Forbidden => StatusCode::FORBIDDEN,
             TenantRejection::Conflict => StatusCode::CONFLICT,
+            TenantRejection::Busy | TenantRejection::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
             TenantRejection::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +105,8 @@ impl TenantRejection {
             TenantRejection::Forbidden => "forbidden",
             TenantRejection::NotFound => "not_found",
             TenantRejection::Conflict => "conflict",
+            TenantRejection::Busy => "busy",
+            TenantRejection::TimedOut => "timed_out",
             TenantRejection::Internal => "internal",
         }
     }
@@ -114,6 +125,8 @@ impl TenantRejection {
             TenantRejection::Forbidden => "the request reaches outside its tenant",
             TenantRejection::NotFound => "not found",
             TenantRejection::Conflict => "the change conflicts with existing data",
+            TenantRejection::Busy => "the tenant is busy; retry later",
+            TenantRejection::TimedOut => "the request took too long",
             TenantRejection::Internal => "internal error",
         }
     }
@@ -142,6 +155,10 @@ impl From<TenancyError> for TenantRejection {
             }
             TenancyError::TenantNotFound { .. } => TenantRejection::NotFound,
             TenancyError::ConstraintViolation { .. } => TenantRejection::Conflict,
+            TenancyError::TenantBusy { .. } | TenancyError::TenantMoving { .. } => {
+                TenantRejection::Busy
+            }
+            TenancyError::StatementTimeout { .. } => TenantRejection::TimedOut,
             _ => TenantRejection::Internal,
         };
         trace(rejection, &err);

@@ -414,6 +414,12 @@ async fn connect(
 }
 
 impl TestDb {
+    /// The connection to the server's administrative database, and the test database's
+    /// name (servers only): to watch the test's sessions from outside its pool.
+    pub fn admin(&self) -> Option<(&DatabaseConnection, &str)> {
+        self.admin.as_ref().map(|(c, n)| (c, n.as_str()))
+    }
+
     /// A fresh, empty database for `test` on `backend`; `None` when the backend is skipped
     /// (a server test without its URL and without `TENANCY_REQUIRE_SERVERS=1`).
     pub async fn create(backend: Backend, test: &str) -> Option<TestDb> {
@@ -618,7 +624,7 @@ pub fn visible_invoices(key: &str) -> Vec<&'static str> {
         .collect()
 }
 
-async fn seed(pool: &DatabaseConnection) {
+pub async fn seed(pool: &DatabaseConnection) {
     customer::Entity::insert_many(CUSTOMERS.iter().map(|(k, name)| customer::ActiveModel {
         tenant_key: Set((*k).to_owned()),
         name: Set((*name).to_owned()),
