@@ -10,6 +10,12 @@
 //! it would flatter the tenant connection). The table holds 10,000 rows of 100 tenants,
 //! its DataKey in the bytewise collation, indexed with the id.
 //!
+//! Then the guardrails when nothing triggers them (`guardrails/<backend>/<call>`): the
+//! four calls through a tenant connection with and without a statement timeout and a
+//! cap, paired. On PostgreSQL both run on a pool that sets the timeout on its sessions,
+//! declared with `pool_statement_timeout`; `guardrails/postgres/find_by_id/own_timeout`
+//! is a tenant with a timeout of its own (a transaction per statement).
+//!
 //! Run: `cargo bench --bench hot_path` (with the servers' URLs, see the README), then
 //! `python3 scripts/bench-report.py` for the ratios.
 
@@ -25,6 +31,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::NotSet, Condition, DatabaseConnection, QuerySelect, Set};
+use sea_orm_tenancy::guard::{Guardrails, Limits};
 use sea_orm_tenancy::{DataKey, MatchMode, Registry, TenantConnection};
 
 use support::{TestDb, World, item};
@@ -209,9 +216,143 @@ fn hot_path(c: &mut Criterion) {
                 || update_by_id(t, None, id),
             );
         }
+        // The guardrails when nothing triggers them: the same calls through a tenant
+        // connection with and without a statement timeout and a cap, paired, on the
+        // same pool. As the README advises, the PostgreSQL pool sets the timeout on its
+        // sessions (SeaORM's `ConnectOptions::statement_timeout`), declared with
+        // `pool_statement_timeout`; MariaDB is measured both ways: with the
+        // `SET STATEMENT` prefix, and with the pool's `max_statement_time` declared.
+        let timeout = Duration::from_secs(5);
+        let limits = Limits::new().statement_timeout(timeout).max_in_flight(64);
+        let prefixed = Guardrails::builder()
+            .defaults(limits)
+            .build()
+            .expect("guardrails");
+        let declared = Guardrails::builder()
+            .defaults(limits)
+            .pool_statement_timeout(timeout)
+            .build()
+            .expect("guardrails");
+        let timed_pool = db
+            .url
+            .as_ref()
+            .map(|url| rt.block_on(support::pool_with_statement_timeout(url, timeout)));
+        let on = |pool: &DatabaseConnection| {
+            TenantConnection::with_registry(
+                pool.clone(),
+                DataKey::new(TENANT).expect("key"),
+                registry.clone(),
+            )
+        };
+        let name = support::name(backend);
+        let guarded = match (&timed_pool, backend) {
+            (Some(timed), support::Backend::Postgres) => on(timed).with_guardrails(&declared),
+            _ => on(&pool).with_guardrails(&prefixed),
+        };
+        group.bench_function("find_by_id/prefix/guarded", |b| {
+            b.to_async(&rt).iter(|| find_by_id(&guarded, None, id))
+        });
+        let plain = match (&timed_pool, backend) {
+            (Some(timed), support::Backend::Postgres) => on(timed),
+            _ => on(&pool),
+        };
+        guardrail_ratios(
+            &rt,
+            &format!("guardrails/{name}"),
+            &plain,
+            &guarded,
+            id,
+            rounds,
+            block,
+        );
+        // The control: the same connection on both sides. What it shows is the method's
+        // own bias and noise.
+        guardrail_ratios(
+            &rt,
+            &format!("guardrails/{name}/control"),
+            &plain,
+            &plain,
+            id,
+            rounds,
+            block,
+        );
+        if let Some(timed) = &timed_pool {
+            match backend {
+                support::Backend::Postgres => {
+                    // A tenant with a timeout of its own: a transaction per statement.
+                    let (p, o) = (&on(timed), &on(timed).with_guardrails(&prefixed));
+                    support::paired_ratio(
+                        &rt,
+                        "guardrails/postgres/find_by_id/own_timeout",
+                        rounds,
+                        block,
+                        || find_by_id(p, None, id),
+                        || find_by_id(o, None, id),
+                    );
+                }
+                _ => guardrail_ratios(
+                    &rt,
+                    "guardrails/mariadb/pool_timeout",
+                    &on(timed),
+                    &on(timed).with_guardrails(&declared),
+                    id,
+                    rounds,
+                    block,
+                ),
+            }
+        }
         group.finish();
+        if let Some(timed) = timed_pool {
+            let _ = rt.block_on(timed.close());
+        }
         rt.block_on(db.destroy());
     }
+}
+
+/// The paired ratios of the four calls, `subject` (with guardrails) against
+/// `reference` (the same tenant without), as `<prefix>/<call>`.
+fn guardrail_ratios(
+    rt: &tokio::runtime::Runtime,
+    prefix: &str,
+    reference: &TenantConnection,
+    subject: &TenantConnection,
+    id: i32,
+    rounds: usize,
+    block: usize,
+) {
+    let (p, g) = (reference, subject);
+    support::paired_ratio(
+        rt,
+        &format!("{prefix}/find_by_id"),
+        rounds,
+        block,
+        || find_by_id(p, None, id),
+        || find_by_id(g, None, id),
+    );
+    support::paired_ratio(
+        rt,
+        &format!("{prefix}/list_50"),
+        rounds,
+        block,
+        || list_50(p, None),
+        || list_50(g, None),
+    );
+    support::paired_ratio(
+        rt,
+        &format!("{prefix}/insert"),
+        rounds,
+        block,
+        || insert(p, None),
+        || insert(g, None),
+    );
+    support::paired_ratio(
+        rt,
+        &format!("{prefix}/update_by_id"),
+        rounds,
+        block,
+        || update_by_id(p, None, id),
+        || update_by_id(g, None, id),
+    );
 }
 
 criterion_group!(benches, hot_path);

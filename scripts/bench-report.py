@@ -88,6 +88,30 @@ def main():
                     paired.get(f"{group}/{call}/{mode}"),
                     1.02, f"hot path {backend} {call} {mode}")
 
+    print("\nGuardrails not triggered: paired ratio, tenant connection with a statement timeout "
+          "and a cap ÷ the same without (target ≤ 1.02)\n")
+    print("| backend | configuration | find_by_id | list_50 | insert | update_by_id |")
+    print("|---|---|---|---|---|---|")
+    configurations = [
+        ("sqlite", "guardrails/sqlite", "deadline + cap"),
+        ("postgres", "guardrails/postgres", "pool's timeout declared + cap"),
+        ("mariadb", "guardrails/mariadb", "`SET STATEMENT` prefix + cap"),
+        ("mariadb", "guardrails/mariadb/pool_timeout", "pool's timeout declared + cap"),
+    ]
+    for backend, prefix, what in configurations:
+        cells = []
+        for call in ["find_by_id", "list_50", "insert", "update_by_id"]:
+            pair = paired.get(f"{prefix}/{call}")
+            cells.append(fmt_ratio(pair) if pair else "–")
+            if pair and pair["ratio"] > 1.02 and pair["ratio"] - pair["half_interval"] > 1.02:
+                misses.append(f"guardrails {backend} {what} {call}: {fmt_ratio(pair)}")
+        if any(c != "–" for c in cells):
+            print(f"| {backend} | {what} | " + " | ".join(cells) + " |")
+    own = paired.get("guardrails/postgres/find_by_id/own_timeout")
+    if own:
+        print(f"\nPostgreSQL, a tenant with a timeout of its own (a transaction per statement): "
+              f"find_by_id {fmt_ratio(own)}")
+
     print("\nRewriter alone, PostgreSQL statements built by SeaORM (prefix mode)\n")
     print("| statement | cache hit | cache miss | sqlparser parse alone |")
     print("|---|---|---|---|")

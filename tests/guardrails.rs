@@ -32,6 +32,21 @@ use sea_orm_tenancy::{DataKey, TenancyError, TenantConnection};
 use common::entities::{customer, invoice};
 use common::{Backend, TestDb};
 
+/// A SQLite pool of `connections` on `url`, all opened at once (so that every statement
+/// takes an idle one, through the interrupt's hook), with `guard::interrupt_at_deadline`.
+async fn sqlite_pool(url: &str, connections: u32) -> DatabaseConnection {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(connections)
+        .min_connections(connections)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(Duration::from_secs(60))
+        .sqlx_logging(false);
+    sea_orm_tenancy::guard::interrupt_at_deadline(&mut options);
+    Database::connect(options).await.expect("open SQLite")
+}
+
 /// Runs `body` on a fresh seeded database of `backend` with a pool of four connections,
 /// and the server's administrative connection with the database's name (servers only).
 async fn on_pool<F>(backend: Backend, test: &str, body: F)
@@ -42,16 +57,7 @@ where
         let path =
             std::env::temp_dir().join(format!("sea_orm_tenancy_{test}_{}.db", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
-        options
-            .max_connections(4)
-            .min_connections(4)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(Duration::from_secs(30))
-            .sqlx_logging(false);
-        sea_orm_tenancy::guard::interrupt_at_deadline(&mut options);
-        let pool = Database::connect(options).await.expect("open SQLite");
+        let pool = sqlite_pool(&format!("sqlite://{}?mode=rwc", path.display()), 4).await;
         pool.execute_unprepared("PRAGMA journal_mode = WAL")
             .await
             .expect("wal");
@@ -585,16 +591,7 @@ async fn every_statement_runs_in_a_span_with_the_tenant_the_kind_and_the_tables(
 /// statement to finish in the background).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_interrupts_a_statement_past_its_timeout_and_frees_its_connection() {
-    let mut options = ConnectOptions::new("sqlite::memory:");
-    options
-        .max_connections(1)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .acquire_timeout(Duration::from_secs(60))
-        .sqlx_logging(false);
-    sea_orm_tenancy::guard::interrupt_at_deadline(&mut options);
-    let pool = Database::connect(options).await.expect("open SQLite");
+    let pool = sqlite_pool("sqlite::memory:", 1).await;
     common::create_tables(&pool).await;
     common::seed(&pool).await;
     let timeout = Duration::from_millis(200);
@@ -706,4 +703,110 @@ async fn metrics_count_each_tenants_statements_rows_and_errors() {
         Some(&DebugValue::Counter(0))
     );
     db.destroy().await;
+}
+
+/// A tenant whose timeout is the one the pool sets on its sessions runs its statements as
+/// they are, and is still cut and told so; a tenant with another timeout gets its own.
+/// On PostgreSQL, a stream outside a transaction is served to the first (a statement in a
+/// transaction of its own could not stream) and refused to the second.
+async fn a_timeout_the_pool_already_sets_needs_nothing_per_statement(backend: Backend) {
+    use futures_util::TryStreamExt;
+
+    let Some(db) = TestDb::create(backend, "pool_timeout").await else {
+        return;
+    };
+    common::create_tables(&db.pool).await;
+    common::seed(&db.pool).await;
+    let pool_timeout = Duration::from_millis(600);
+    let own_timeout = Duration::from_millis(150);
+    let mut options = ConnectOptions::new(db.url.clone().expect("a server's URL"));
+    options
+        .max_connections(2)
+        // PostgreSQL's `statement_timeout`, on every session.
+        .statement_timeout(pool_timeout)
+        .sqlx_logging(false);
+    // MariaDB's `max_statement_time`, on every session.
+    options.map_sqlx_mysql_pool_opts(move |pool| {
+        pool.after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                use sea_orm::sqlx::Executor;
+                conn.execute("SET SESSION max_statement_time = 0.6").await?;
+                Ok(())
+            })
+        })
+    });
+    let pool = Database::connect(options).await.expect("pool");
+    let db_backend = pool.get_database_backend();
+    let guardrails = Guardrails::builder()
+        .defaults(Limits::new().statement_timeout(pool_timeout))
+        .subtree(key("2."), Limits::new().statement_timeout(own_timeout))
+        .pool_statement_timeout(pool_timeout)
+        .build()
+        .expect("guardrails");
+    let one = TenantConnection::new(pool.clone(), key("1.")).with_guardrails(&guardrails);
+    let two = TenantConnection::new(pool.clone(), key("2.")).with_guardrails(&guardrails);
+
+    let streamed: Vec<invoice::Model> = invoice::Entity::find()
+        .stream(&one)
+        .await
+        .expect("a stream outside a transaction")
+        .try_collect()
+        .await
+        .expect("rows");
+    assert_eq!(streamed.len(), common::visible_invoices("1.").len());
+    let started = Instant::now();
+    let err = one
+        .query_all_raw(slow_statement(db_backend, 30.0, 0))
+        .await
+        .expect_err("cut by the pool's timeout");
+    assert!(
+        matches!(tenancy_error(&err), TenancyError::StatementTimeout { ref tenant, timeout, .. } if tenant == "1." && timeout == pool_timeout),
+        "{err}"
+    );
+    assert!(started.elapsed() >= pool_timeout - Duration::from_millis(20));
+
+    if db_backend == DbBackend::Postgres {
+        let refused = invoice::Entity::find().stream(&two).await.err();
+        assert!(
+            matches!(
+                refused.as_ref().map(tenancy_error),
+                Some(TenancyError::UnsupportedStatement { .. })
+            ),
+            "{refused:?}"
+        );
+    }
+    let started = Instant::now();
+    let err = two
+        .query_all_raw(slow_statement(db_backend, 30.0, 0))
+        .await
+        .expect_err("cut by its own timeout");
+    let took = started.elapsed();
+    assert!(
+        matches!(tenancy_error(&err), TenancyError::StatementTimeout { ref tenant, .. } if tenant == "2."),
+        "{err}"
+    );
+    assert!(
+        took >= own_timeout && took < pool_timeout,
+        "cut after {took:?}: its own {own_timeout:?} applies, not the pool's"
+    );
+    let _ = pool.close().await;
+    db.destroy().await;
+}
+
+mod pool_timeout {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_timeout_the_pool_already_sets_needs_nothing_per_statement() {
+        crate::a_timeout_the_pool_already_sets_needs_nothing_per_statement(
+            crate::common::Backend::Postgres,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql_a_timeout_the_pool_already_sets_needs_nothing_per_statement() {
+        crate::a_timeout_the_pool_already_sets_needs_nothing_per_statement(
+            crate::common::Backend::MySql,
+        )
+        .await;
+    }
 }

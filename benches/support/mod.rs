@@ -184,8 +184,10 @@ pub async fn first_id(pool: &DatabaseConnection, key: &str) -> i32 {
 }
 
 /// A paired comparison of two calls (only recorded under `cargo bench`), for ratios that drift and noise between separate
-/// benchmarks would swamp: `rounds` rounds of four blocks of `block` calls, in the order
-/// reference, subject, subject, reference, each block timed. The ratio is the subject's
+/// benchmarks would swamp: `rounds` rounds of four blocks of `block` calls, each block
+/// timed, in the order reference, subject, subject, reference on even rounds and
+/// subject, reference, reference, subject on odd ones (a call that runs faster or slower
+/// right after the same call, as a write may, favours neither side). The ratio is the subject's
 /// total time over the reference's; the interval is ±1.96 standard errors of the
 /// per-round ratios. Written to `target/criterion/paired/<id>.json` for
 /// `scripts/bench-report.py`, and printed.
@@ -211,12 +213,13 @@ pub fn paired_ratio<R, S, FR, FS>(
             reference().await;
             subject().await;
         }
-        for _ in 0..rounds {
+        for round in 0..rounds {
             let mut times = [Duration::ZERO; 4];
+            let reference_first = round % 2 == 0;
             for (i, time) in times.iter_mut().enumerate() {
                 let t = Instant::now();
                 for _ in 0..block {
-                    if i == 0 || i == 3 {
+                    if (i == 0 || i == 3) == reference_first {
                         reference().await;
                     } else {
                         subject().await;
@@ -224,8 +227,12 @@ pub fn paired_ratio<R, S, FR, FS>(
                 }
                 *time = t.elapsed();
             }
-            let r = times[0] + times[3];
-            let s = times[1] + times[2];
+            let (outer, inner) = (times[0] + times[3], times[1] + times[2]);
+            let (r, s) = if reference_first {
+                (outer, inner)
+            } else {
+                (inner, outer)
+            };
             total_ref += r;
             total_sub += s;
             ratios.push(s.as_secs_f64() / r.as_secs_f64());
@@ -254,4 +261,33 @@ pub fn paired_ratio<R, S, FR, FS>(
         r#"{{"id": "{id}", "ratio": {ratio}, "half_interval": {half}, "reference_ns": {per_ref}, "subject_ns": {per_sub}, "rounds": {rounds}, "block": {block}}}"#
     );
     std::fs::write(&file, json).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+}
+
+/// A pool of four on the database at `url` whose sessions have the statement timeout
+/// `timeout`: PostgreSQL's `statement_timeout` (SeaORM's
+/// `ConnectOptions::statement_timeout`), MariaDB's `max_statement_time` (set as each
+/// connection opens).
+pub async fn pool_with_statement_timeout(
+    url: &str,
+    timeout: std::time::Duration,
+) -> DatabaseConnection {
+    let mut options = sea_orm::ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(4)
+        .statement_timeout(timeout)
+        .sqlx_logging(false);
+    let seconds = timeout.as_secs_f64();
+    options.map_sqlx_mysql_pool_opts(move |pool| {
+        pool.after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                use sea_orm::sqlx::Executor;
+                let sql = format!("SET SESSION max_statement_time = {seconds}");
+                conn.execute(sea_orm::sqlx::AssertSqlSafe(sql)).await?;
+                Ok(())
+            })
+        })
+    });
+    sea_orm::Database::connect(options)
+        .await
+        .expect("a pool with a statement timeout")
 }

@@ -169,9 +169,13 @@ impl Scope {
 
     /// The statement timeout, where it is set as a transaction's setting (PostgreSQL).
     fn transaction_timeout(&self, backend: DbBackend) -> Option<std::time::Duration> {
-        self.guard.as_ref().and_then(Guard::timeout).filter(|_| {
-            Backend::from_db(backend).timeout_shape() == TimeoutShape::TransactionSetting
-        })
+        self.guard
+            .as_ref()
+            .filter(|g| !g.set_by_pool)
+            .and_then(Guard::timeout)
+            .filter(|_| {
+                Backend::from_db(backend).timeout_shape() == TimeoutShape::TransactionSetting
+            })
     }
 
     /// Whether a statement outside a transaction needs one of its own: row-level
@@ -253,7 +257,12 @@ impl Scope {
         sql: &mut String,
     ) -> Result<(), DbErr> {
         let backend = Backend::from_db(backend);
-        let Some(timeout) = self.guard.as_ref().and_then(Guard::timeout) else {
+        let Some(timeout) = self
+            .guard
+            .as_ref()
+            .filter(|g| !g.set_by_pool)
+            .and_then(Guard::timeout)
+        else {
             return Ok(());
         };
         if backend.timeout_shape() != TimeoutShape::StatementPrefix {

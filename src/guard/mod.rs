@@ -199,6 +199,7 @@ struct Shared {
     /// Deepest first: the first that contains a tenant gives its limits.
     subtrees: Vec<(DataKey, Limits)>,
     cap_depth: Option<usize>,
+    pool_timeout: Option<Duration>,
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     metrics: bool,
     /// The live accounts, by key. An account lives while a connection holds it.
@@ -247,6 +248,7 @@ pub struct GuardrailsBuilder {
     defaults: Limits,
     subtrees: Vec<(DataKey, Limits)>,
     cap_depth: Option<usize>,
+    pool_timeout: Option<Duration>,
     metrics: bool,
 }
 
@@ -365,7 +367,12 @@ impl Guardrails {
                 account
             }
         };
-        Guard { limits, account }
+        Guard {
+            limits,
+            set_by_pool: limits.statement_timeout.is_some()
+                && limits.statement_timeout == self.shared.pool_timeout,
+            account,
+        }
     }
 }
 
@@ -419,6 +426,41 @@ impl GuardrailsBuilder {
         self
     }
 
+    /// Declares the statement timeout every session of the pool already has, set when
+    /// the pool opens them. A tenant whose timeout is this one then needs nothing per
+    /// statement; only tenants with another timeout pay for theirs. SQLite ignores it.
+    ///
+    /// - PostgreSQL: SeaORM's
+    ///   [`ConnectOptions::statement_timeout`](sea_orm::ConnectOptions::statement_timeout),
+    ///   or the role's or database's `statement_timeout`. It saves the transaction of
+    ///   its own that a statement outside a transaction otherwise runs in (three round
+    ///   trips), and the setting when a transaction opens.
+    /// - MariaDB: the session's `max_statement_time` (the account's
+    ///   `MAX_STATEMENT_TIME`, or a `SET SESSION` in the pool's `after_connect`). It
+    ///   saves the `SET STATEMENT … FOR` prefix, which the server parses and applies on
+    ///   every statement.
+    ///
+    /// Declare only what the pool really sets: the guardrails do not check it. A
+    /// statement cut by the pool's timeout is still reported as
+    /// [`TenancyError::StatementTimeout`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sea_orm_tenancy::guard::{Guardrails, Limits};
+    /// let mut options = sea_orm::ConnectOptions::new("postgres://app@db/app");
+    /// options.statement_timeout(Duration::from_secs(5));
+    /// let guardrails = Guardrails::builder()
+    ///     .defaults(Limits::new().statement_timeout(Duration::from_secs(5)))
+    ///     .pool_statement_timeout(Duration::from_secs(5))
+    ///     .build()?;
+    /// # let _ = guardrails;
+    /// # Ok::<(), sea_orm_tenancy::TenancyError>(())
+    /// ```
+    pub fn pool_statement_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_timeout = Some(timeout);
+        self
+    }
+
     /// Reports per-tenant metrics through the [`metrics`](https://docs.rs/metrics)
     /// facade (see the [module docs](crate::guard)).
     ///
@@ -460,6 +502,7 @@ impl GuardrailsBuilder {
                 defaults: self.defaults,
                 subtrees,
                 cap_depth: self.cap_depth,
+                pool_timeout: self.pool_timeout,
                 metrics: self.metrics,
                 accounts: Mutex::new(Accounts::default()),
             }),
@@ -471,6 +514,10 @@ impl GuardrailsBuilder {
 #[derive(Debug, Clone)]
 pub(crate) struct Guard {
     pub(crate) limits: Limits,
+    /// The statement timeout is the one the pool sets on its sessions
+    /// ([`GuardrailsBuilder::pool_statement_timeout`]): nothing to set per statement or
+    /// transaction.
+    pub(crate) set_by_pool: bool,
     account: Arc<Account>,
 }
 
@@ -566,4 +613,57 @@ tokio::task_local! {
     /// The deadline of the statement being run, read by [`interrupt_at_deadline`]'s
     /// hook when the statement takes a connection from the pool.
     pub(crate) static DEADLINE: Instant;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Guardrails, Limits};
+    use crate::DataKey;
+
+    fn key(k: &str) -> DataKey {
+        DataKey::new(k).expect("key")
+    }
+
+    #[test]
+    fn connections_of_one_account_share_it_and_dead_accounts_are_swept() {
+        let guardrails = Guardrails::builder()
+            .defaults(Limits::new().max_in_flight(2))
+            .cap_per_subtree(1)
+            .build()
+            .expect("guardrails");
+        let a = guardrails.guard(&key("1.4."));
+        let b = guardrails.guard(&key("1.5.2."));
+        assert!(std::sync::Arc::ptr_eq(&a.account, &b.account));
+        assert_eq!(a.account.key, key("1."));
+        let other = guardrails.guard(&key("2."));
+        assert!(!std::sync::Arc::ptr_eq(&a.account, &other.account));
+        drop((a, b, other));
+        for n in 0..1_000 {
+            drop(guardrails.guard(&key(&format!("{n}."))));
+        }
+        let live = guardrails.shared.accounts.lock().expect("lock").live.len();
+        assert!(live <= 128, "{live} accounts kept for no connection");
+    }
+
+    #[test]
+    fn subtree_limits_fill_in_from_the_defaults() {
+        let guardrails = Guardrails::builder()
+            .defaults(
+                Limits::new()
+                    .max_in_flight(4)
+                    .statement_timeout(std::time::Duration::from_secs(9)),
+            )
+            .subtree(key("1."), Limits::new().max_in_flight(8))
+            .subtree(key("1.4."), Limits::new().max_in_flight(1))
+            .build()
+            .expect("guardrails");
+        let deep = guardrails.limits(&key("1.4.7."));
+        assert_eq!(deep.max_in_flight, Some(1));
+        assert_eq!(
+            deep.statement_timeout,
+            Some(std::time::Duration::from_secs(9))
+        );
+        assert_eq!(guardrails.limits(&key("1.5.")).max_in_flight, Some(8));
+        assert_eq!(guardrails.limits(&key("10.")).max_in_flight, Some(4));
+    }
 }

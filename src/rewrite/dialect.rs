@@ -353,6 +353,7 @@ pub(crate) enum TimeoutShape {
     /// opens (a statement outside a transaction gets one of its own).
     TransactionSetting,
     /// MariaDB: `SET STATEMENT max_statement_time=… FOR` before each statement.
+    /// (MySQL, which lacks the syntax, refuses it.)
     StatementPrefix,
     /// SQLite: a deadline kept by the client, and an interrupt where the pool has
     /// [`interrupt_at_deadline`](crate::guard::interrupt_at_deadline).
@@ -428,5 +429,89 @@ impl Backend {
             }
             Backend::Sqlite => message.contains("interrupted"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Backend, TimeoutShape};
+
+    #[test]
+    fn each_backend_cuts_a_statement_its_own_way() {
+        assert_eq!(
+            Backend::Postgres.timeout_shape(),
+            TimeoutShape::TransactionSetting
+        );
+        assert_eq!(
+            Backend::MySql.timeout_shape(),
+            TimeoutShape::StatementPrefix
+        );
+        assert_eq!(
+            Backend::Sqlite.timeout_shape(),
+            TimeoutShape::ClientDeadline
+        );
+    }
+
+    #[test]
+    fn the_mariadb_prefix_gives_seconds_to_the_microsecond() {
+        assert_eq!(
+            Backend::MySql.timeout_prefix(Duration::from_millis(1500)),
+            "SET STATEMENT max_statement_time=1.500000 FOR "
+        );
+        assert_eq!(
+            Backend::MySql.timeout_prefix(Duration::from_micros(250)),
+            "SET STATEMENT max_statement_time=0.000250 FOR "
+        );
+        // Zero would mean "no limit" to MariaDB.
+        assert_eq!(
+            Backend::MySql.timeout_prefix(Duration::ZERO),
+            "SET STATEMENT max_statement_time=0.000001 FOR "
+        );
+    }
+
+    #[test]
+    fn postgresql_sets_the_key_and_the_timeout_in_one_statement() {
+        let both = Backend::Postgres
+            .transaction_settings(Some("1.4."), Some(Duration::from_micros(1500)))
+            .expect("a statement");
+        assert_eq!(
+            both.sql,
+            "SELECT set_config('sea_orm_tenancy.data_key', $1, true), set_config('statement_timeout', $2, true)"
+        );
+        let values = both.values.expect("values").0;
+        assert_eq!(values, vec!["1.4.".into(), "1ms".into()]);
+        let timeout_only = Backend::Postgres
+            .transaction_settings(None, Some(Duration::from_secs(2)))
+            .expect("a statement");
+        assert_eq!(
+            timeout_only.sql,
+            "SELECT set_config('statement_timeout', $1, true)"
+        );
+        assert!(Backend::Postgres.transaction_settings(None, None).is_none());
+        assert!(
+            Backend::MySql
+                .transaction_settings(Some("1."), None)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn timeouts_are_told_from_other_errors() {
+        assert!(Backend::Postgres.is_statement_timeout(
+            "error returned from database: canceling statement due to statement timeout"
+        ));
+        assert!(!Backend::Postgres.is_statement_timeout(
+            "error returned from database: canceling statement due to user request"
+        ));
+        assert!(Backend::MySql.is_statement_timeout(
+            "error returned from database: 1969 (70100): Query execution was interrupted (max_statement_time exceeded)"
+        ));
+        assert!(
+            Backend::Sqlite
+                .is_statement_timeout("error returned from database: (code: 9) interrupted")
+        );
+        assert!(!Backend::Sqlite.is_statement_timeout("database is locked"));
     }
 }

@@ -192,3 +192,49 @@ fn trace(rejection: TenantRejection, cause: &dyn std::fmt::Display) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::http::StatusCode;
+    use sea_orm::DbErr;
+
+    use super::TenantRejection;
+    use crate::TenancyError;
+
+    #[test]
+    fn guardrail_refusals_answer_503_without_detail() {
+        let busy: DbErr = TenancyError::TenantBusy {
+            tenant: "1.".into(),
+            limit: 4,
+            waited: Duration::from_secs(1),
+        }
+        .into();
+        let busy = TenantRejection::from(busy);
+        assert_eq!(
+            (busy, busy.status(), busy.code()),
+            (
+                TenantRejection::Busy,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy"
+            )
+        );
+        let slow: DbErr = TenancyError::StatementTimeout {
+            tenant: "1.".into(),
+            tables: "`invoice`".into(),
+            timeout: Duration::from_secs(5),
+        }
+        .into();
+        let slow = TenantRejection::from(slow);
+        assert_eq!(
+            (slow, slow.status(), slow.code()),
+            (
+                TenantRejection::TimedOut,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timed_out"
+            )
+        );
+        assert!(!slow.message().contains("invoice") && !slow.message().contains("1."));
+    }
+}

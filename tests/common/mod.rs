@@ -325,6 +325,8 @@ pub struct TestDb {
     pub pool: DatabaseConnection,
     /// The admin connection and the database name, for servers.
     admin: Option<(DatabaseConnection, String)>,
+    /// The test database's URL, for servers: to open pools of other settings on it.
+    pub url: Option<String>,
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -438,7 +440,11 @@ impl TestDb {
             let pool = Database::connect(options)
                 .await
                 .expect("open an in-memory SQLite database");
-            return Some(TestDb { pool, admin: None });
+            return Some(TestDb {
+                pool,
+                admin: None,
+                url: None,
+            });
         };
         let url = match std::env::var(var) {
             Ok(url) if !url.trim().is_empty() => url,
@@ -479,6 +485,7 @@ impl TestDb {
         Some(TestDb {
             pool,
             admin: Some((admin, name)),
+            url: Some(test_url),
         })
     }
 
