@@ -197,6 +197,14 @@ impl AdminConnection {
         Ok(())
     }
 
+    /// Wraps the transaction `begin` opens.
+    pub(crate) async fn open_transaction(
+        &self,
+        begin: impl std::future::Future<Output = Result<DatabaseTransaction, DbErr>>,
+    ) -> Result<AdminTransaction, DbErr> {
+        AdminTransaction::open(begin.await?, self.scope.clone()).await
+    }
+
     /// The backend (inherent, because `ConnectionTrait` and `StreamTrait` both have it).
     ///
     /// ```
@@ -297,6 +305,14 @@ impl AdminTransaction {
         scope: Arc<AdminScope>,
     ) -> Result<Self, DbErr> {
         Ok(AdminTransaction { inner, scope })
+    }
+
+    /// Wraps the (nested) transaction `begin` opens.
+    pub(crate) async fn open_transaction(
+        &self,
+        begin: impl std::future::Future<Output = Result<DatabaseTransaction, DbErr>>,
+    ) -> Result<AdminTransaction, DbErr> {
+        AdminTransaction::open(begin.await?, self.scope.clone()).await
     }
 
     pub(crate) async fn call(&self, call: super::Call<'_>) -> Result<super::Answer, DbErr> {

@@ -5,8 +5,9 @@
 /// Implements `ConnectionTrait`, `StreamTrait` and `TransactionTrait` for `$wrapper`, a
 /// struct with fields `inner: $inner` and `scope: Arc<S>` (the tenant's
 /// [`Scope`](super::Scope) or the admin's [`AdminScope`](super::admin::AdminScope)) and
-/// the inherent methods `call` (run one [`Call`](super::Call)) and `may_stream`; its
-/// transactions are `$txn`, opened with `$txn::open`.
+/// the inherent methods `call` (run one [`Call`](super::Call)), `may_stream` and
+/// `open_transaction` (wrap the transaction a `begin` future gives); its transactions are
+/// `$txn`.
 macro_rules! forward_traits {
     ($wrapper:ty, $inner:ty, $txn:ident) => {
         #[async_trait::async_trait]
@@ -87,7 +88,7 @@ macro_rules! forward_traits {
             type Transaction = crate::$txn;
 
             async fn begin(&self) -> Result<crate::$txn, sea_orm::DbErr> {
-                crate::$txn::open(self.inner.begin().await?, self.scope.clone()).await
+                self.open_transaction(self.inner.begin()).await
             }
 
             async fn begin_with_config(
@@ -95,24 +96,16 @@ macro_rules! forward_traits {
                 isolation_level: Option<sea_orm::IsolationLevel>,
                 access_mode: Option<sea_orm::AccessMode>,
             ) -> Result<crate::$txn, sea_orm::DbErr> {
-                crate::$txn::open(
-                    self.inner
-                        .begin_with_config(isolation_level, access_mode)
-                        .await?,
-                    self.scope.clone(),
-                )
-                .await
+                self.open_transaction(self.inner.begin_with_config(isolation_level, access_mode))
+                    .await
             }
 
             async fn begin_with_options(
                 &self,
                 options: sea_orm::TransactionOptions,
             ) -> Result<crate::$txn, sea_orm::DbErr> {
-                crate::$txn::open(
-                    self.inner.begin_with_options(options).await?,
-                    self.scope.clone(),
-                )
-                .await
+                self.open_transaction(self.inner.begin_with_options(options))
+                    .await
             }
 
             async fn transaction<F, T, E>(

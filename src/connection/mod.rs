@@ -22,7 +22,7 @@ pub use transaction::TenantTransaction;
 
 use tracing::Instrument;
 
-use crate::guard::{self, Guard, Guardrails, Limits};
+use crate::guard::{self, Deadline, Guard, Guardrails, Limits};
 use crate::rewrite::{Backend, ReferenceCheck, Rewritten, StatementKind, TimeoutShape};
 use crate::{
     ConstraintKind, DataKey, MatchMode, Registry, TenancyError, TenantTable, rewrite,
@@ -92,6 +92,15 @@ pub(crate) struct Scope {
     pub(crate) guard: Option<Guard>,
 }
 
+/// How a forwarded call runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Run<'a> {
+    /// The caller already holds a turn under the tenant's cap.
+    pub(crate) admitted: bool,
+    /// In a transaction with a client-side deadline (SQLite): the transaction's.
+    pub(crate) deadline: Option<&'a Deadline>,
+}
+
 /// How many rows a forwarded call returned or changed, for the metrics.
 pub(crate) trait Rows {
     fn rows(&self) -> u64;
@@ -141,29 +150,26 @@ impl Scope {
     }
 
     /// Runs `call` on `conn`: rewritten, reference-checked, guarded, errors sanitized.
-    /// `admitted`: the caller already holds a turn under the tenant's cap.
     pub(crate) async fn call<C: ConnectionTrait>(
         &self,
         conn: &C,
         call: Call<'_>,
-        admitted: bool,
+        run: Run<'_>,
     ) -> Result<Answer, DbErr> {
         Ok(match call {
             Call::Execute(s) => Answer::Exec(
-                self.forward_with(conn, s, |s| conn.execute_raw(s), admitted)
+                self.forward_with(conn, s, |s| conn.execute_raw(s), run)
                     .await?,
             ),
             Call::One(s) => Answer::One(
-                self.forward_with(conn, s, |s| conn.query_one_raw(s), admitted)
+                self.forward_with(conn, s, |s| conn.query_one_raw(s), run)
                     .await?,
             ),
             Call::All(s) => Answer::All(
-                self.forward_with(conn, s, |s| conn.query_all_raw(s), admitted)
+                self.forward_with(conn, s, |s| conn.query_all_raw(s), run)
                     .await?,
             ),
-            Call::Unprepared(sql) => {
-                Answer::Exec(self.forward_unprepared(conn, sql, admitted).await?)
-            }
+            Call::Unprepared(sql) => Answer::Exec(self.forward_unprepared(conn, sql, run).await?),
         })
     }
 
@@ -176,6 +182,14 @@ impl Scope {
             .filter(|_| {
                 Backend::from_db(backend).timeout_shape() == TimeoutShape::TransactionSetting
             })
+    }
+
+    /// The statement timeout, where the client keeps it (SQLite).
+    pub(crate) fn client_deadline(&self, backend: DbBackend) -> Option<std::time::Duration> {
+        self.guard
+            .as_ref()
+            .and_then(Guard::timeout)
+            .filter(|_| Backend::from_db(backend).timeout_shape() == TimeoutShape::ClientDeadline)
     }
 
     /// Whether a statement outside a transaction needs one of its own: row-level
@@ -298,15 +312,15 @@ impl Scope {
         Fut: std::future::Future<Output = Result<T, DbErr>> + 'c,
         T: Rows,
     {
-        self.forward_with(conn, stmt, run, false).await
+        self.forward_with(conn, stmt, run, Run::default()).await
     }
 
     async fn forward_with<'c, C, T, F, Fut>(
         &self,
         conn: &'c C,
         stmt: Statement,
-        run: F,
-        admitted: bool,
+        execute: F,
+        run: Run<'_>,
     ) -> Result<T, DbErr>
     where
         C: ConnectionTrait,
@@ -322,9 +336,9 @@ impl Scope {
         let checks = out.reference_checks;
         let work = async move {
             self.check_references(conn, checks).await?;
-            run(statement).await
+            execute(statement).await
         };
-        self.guarded(backend, kind, &tables, admitted, work)
+        self.guarded(backend, kind, &tables, run, work)
             .instrument(self.span(kind, &tables))
             .await
     }
@@ -334,7 +348,7 @@ impl Scope {
         &self,
         conn: &C,
         sql: &str,
-        admitted: bool,
+        run: Run<'_>,
     ) -> Result<sea_orm::ExecResult, DbErr> {
         let backend = conn.get_database_backend();
         let out = self
@@ -348,21 +362,21 @@ impl Scope {
             self.check_references(conn, checks).await?;
             conn.execute_unprepared(&statement).await
         };
-        self.guarded(backend, kind, &tables, admitted, work)
+        self.guarded(backend, kind, &tables, run, work)
             .instrument(self.span(kind, &tables))
             .await
     }
 
-    /// Runs `work` under the guardrails: a turn under the cap (unless `admitted`), the
-    /// client-side deadline where the backend needs one (SQLite), the metrics; errors
-    /// sanitized, and a statement cut at its timeout reported as
+    /// Runs `work` under the guardrails: a turn under the cap (unless `run` was
+    /// admitted), the client-side deadline where the backend needs one (SQLite), the
+    /// metrics; errors sanitized, and a statement cut at its timeout reported as
     /// [`TenancyError::StatementTimeout`].
     async fn guarded<T, W>(
         &self,
         backend: DbBackend,
         kind: StatementKind,
         tables: &str,
-        admitted: bool,
+        run: Run<'_>,
         work: W,
     ) -> Result<T, DbErr>
     where
@@ -374,18 +388,33 @@ impl Scope {
         };
         let started = std::time::Instant::now();
         let result = async {
-            let _turn = if admitted { None } else { guard.admit().await? };
-            match guard.timeout() {
-                Some(timeout)
-                    if Backend::from_db(backend).timeout_shape()
-                        == TimeoutShape::ClientDeadline =>
-                {
-                    let deadline = std::time::Instant::now() + timeout;
-                    tokio::time::timeout(timeout, crate::guard::DEADLINE.scope(deadline, work))
+            let _turn = if run.admitted {
+                None
+            } else {
+                guard.admit().await?
+            };
+            let Some(timeout) = self.client_deadline(backend) else {
+                return work.await;
+            };
+            let cut = || Err(guard::timed_out(&self.key, tables, timeout));
+            match run.deadline {
+                // In a transaction, the connection's progress handler reads the
+                // transaction's deadline: set it for this statement. It stays set when
+                // the statement is cut, so that SQLite stops it.
+                Some(deadline) => {
+                    deadline.set(timeout);
+                    let answer = tokio::time::timeout(timeout, work)
                         .await
-                        .unwrap_or_else(|_| Err(guard::timed_out(&self.key, tables, timeout)))
+                        .or_else(|_| cut())?;
+                    deadline.clear();
+                    answer
                 }
-                _ => work.await,
+                None => tokio::time::timeout(
+                    timeout,
+                    guard::DEADLINE.scope(Deadline::after(timeout), work),
+                )
+                .await
+                .or_else(|_| cut())?,
             }
         }
         .await
@@ -756,14 +785,20 @@ impl TenantConnection {
             .scope
             .needs_transaction(self.inner.get_database_backend())
         {
-            return self.scope.call(&self.inner, call, false).await;
+            return self.scope.call(&self.inner, call, Run::default()).await;
         }
         // The turn comes before the transaction: a statement waiting under its cap holds
         // no connection of the pool.
         let _turn = self.scope.admit().await?;
         let txn = self.inner.begin().await?;
         let result = match self.scope.enter(&txn).await {
-            Ok(()) => self.scope.call(&txn, call, true).await,
+            Ok(()) => {
+                let run = Run {
+                    admitted: true,
+                    deadline: None,
+                };
+                self.scope.call(&txn, call, run).await
+            }
             Err(e) => Err(e),
         };
         match result {
@@ -780,6 +815,25 @@ impl TenantConnection {
                 Err(e)
             }
         }
+    }
+
+    /// Wraps the transaction `begin` opens. With a client-side deadline (SQLite), the
+    /// transaction gets a deadline of its own, which the connection's progress handler
+    /// reads ([`interrupt_at_deadline`](crate::guard::interrupt_at_deadline)) from the
+    /// moment `begin` takes the connection.
+    pub(crate) async fn open_transaction(
+        &self,
+        begin: impl std::future::Future<Output = Result<sea_orm::DatabaseTransaction, DbErr>>,
+    ) -> Result<TenantTransaction, DbErr> {
+        let deadline = self
+            .scope
+            .client_deadline(self.inner.get_database_backend())
+            .map(|_| Deadline::cleared());
+        let inner = match &deadline {
+            Some(deadline) => guard::DEADLINE.scope(deadline.clone(), begin).await?,
+            None => begin.await?,
+        };
+        TenantTransaction::open(inner, self.scope.clone(), deadline).await
     }
 
     /// Streams need a transaction in row-level security mode, and with a statement

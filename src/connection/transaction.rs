@@ -9,6 +9,7 @@ use sea_orm::{
 
 use super::Scope;
 use crate::DataKey;
+use crate::guard::Deadline;
 
 /// A transaction opened by a [`TenantConnection`](crate::TenantConnection). Every
 /// statement in it, and in the transactions nested in it (savepoints), is rewritten for
@@ -44,21 +45,45 @@ use crate::DataKey;
 pub struct TenantTransaction {
     inner: DatabaseTransaction,
     scope: Arc<Scope>,
+    /// With a client-side deadline (SQLite): the deadline of the statement running on the
+    /// transaction's connection.
+    deadline: Option<Arc<Deadline>>,
 }
 
 impl TenantTransaction {
     /// Wraps a transaction just begun, putting the tenant in its row-level security
     /// setting when the connection asks for it.
-    pub(super) async fn open(inner: DatabaseTransaction, scope: Arc<Scope>) -> Result<Self, DbErr> {
+    pub(super) async fn open(
+        inner: DatabaseTransaction,
+        scope: Arc<Scope>,
+        deadline: Option<Arc<Deadline>>,
+    ) -> Result<Self, DbErr> {
         if let Some(lease) = &scope.fence {
             lease.check()?;
         }
         scope.enter(&inner).await?;
-        Ok(TenantTransaction { inner, scope })
+        Ok(TenantTransaction {
+            inner,
+            scope,
+            deadline,
+        })
+    }
+
+    /// Wraps a nested transaction (a savepoint on the same connection, which keeps this
+    /// transaction's deadline).
+    pub(crate) async fn open_transaction(
+        &self,
+        begin: impl std::future::Future<Output = Result<DatabaseTransaction, DbErr>>,
+    ) -> Result<TenantTransaction, DbErr> {
+        TenantTransaction::open(begin.await?, self.scope.clone(), self.deadline.clone()).await
     }
 
     pub(crate) async fn call(&self, call: super::Call<'_>) -> Result<super::Answer, DbErr> {
-        self.scope.call(&self.inner, call, false).await
+        let run = super::Run {
+            admitted: false,
+            deadline: self.deadline.as_deref(),
+        };
+        self.scope.call(&self.inner, call, run).await
     }
 
     pub(crate) fn may_stream(&self) -> Result<(), DbErr> {

@@ -609,10 +609,66 @@ pub(crate) fn timed_out(tenant: &DataKey, tables: &str, timeout: Duration) -> Db
     .into()
 }
 
+/// When the statement running on a connection must stop: read by the SQLite progress
+/// handler that [`interrupt_at_deadline`]'s hook gives the connection as it is taken from
+/// the pool. A statement outside a transaction has one of its own; a transaction has one
+/// for its connection, set before each of its statements and cleared after.
+#[derive(Debug)]
+pub(crate) struct Deadline {
+    /// Nanoseconds since [`epoch`]; `u64::MAX` when nothing runs.
+    at: std::sync::atomic::AtomicU64,
+}
+
+/// The instant deadlines count from.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX - 1)
+}
+
+impl Deadline {
+    /// A deadline with nothing running.
+    pub(crate) fn cleared() -> Arc<Deadline> {
+        Arc::new(Deadline {
+            at: std::sync::atomic::AtomicU64::new(u64::MAX),
+        })
+    }
+
+    /// A deadline `timeout` from now.
+    pub(crate) fn after(timeout: Duration) -> Arc<Deadline> {
+        let deadline = Deadline::cleared();
+        deadline.set(timeout);
+        deadline
+    }
+
+    /// The running statement must stop `timeout` from now.
+    pub(crate) fn set(&self, timeout: Duration) {
+        self.at.store(
+            since_epoch(Instant::now() + timeout),
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+
+    /// Nothing runs.
+    pub(crate) fn clear(&self) {
+        self.at
+            .store(u64::MAX, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether the running statement is past its deadline.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn passed(&self) -> bool {
+        since_epoch(Instant::now()) >= self.at.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 tokio::task_local! {
-    /// The deadline of the statement being run, read by [`interrupt_at_deadline`]'s
-    /// hook when the statement takes a connection from the pool.
-    pub(crate) static DEADLINE: Instant;
+    /// The deadline of the statement (or transaction) taking a connection from the pool
+    /// now, for [`interrupt_at_deadline`]'s hook.
+    pub(crate) static DEADLINE: Arc<Deadline>;
 }
 
 #[cfg(test)]

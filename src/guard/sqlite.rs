@@ -2,7 +2,7 @@
 //! deadline to SQLite's progress handler, so that a statement past its timeout stops
 //! inside SQLite instead of running on in the background.
 
-use std::time::Instant;
+use std::sync::Arc;
 
 use sea_orm::ConnectOptions;
 
@@ -18,7 +18,8 @@ const STEPS_BETWEEN_CHECKS: i32 = 1_000;
 /// ([`ConnectOptions::map_sqlx_sqlite_before_acquire`], replacing one you set) that
 /// gives the connection a progress handler for the statement taking it. A connection
 /// opened for the statement (not taken idle from the pool) does not pass through the
-/// hook; set `min_connections` to the pool size to keep every statement covered. Other
+/// hook; set `min_connections` to the pool size to keep every statement covered. A
+/// transaction's statements are covered too: the handler follows each of them. Other
 /// backends ignore it.
 ///
 /// ```
@@ -37,13 +38,11 @@ const STEPS_BETWEEN_CHECKS: i32 = 1_000;
 pub fn interrupt_at_deadline(options: &mut ConnectOptions) -> &mut ConnectOptions {
     options.map_sqlx_sqlite_before_acquire(|conn, _meta| {
         Box::pin(async move {
-            let deadline: Option<Instant> = super::DEADLINE.try_with(|d| *d).ok();
+            let deadline = super::DEADLINE.try_with(Arc::clone).ok();
             let mut handle = conn.lock_handle().await?;
             match deadline {
                 Some(deadline) => {
-                    handle.set_progress_handler(STEPS_BETWEEN_CHECKS, move || {
-                        Instant::now() < deadline
-                    });
+                    handle.set_progress_handler(STEPS_BETWEEN_CHECKS, move || !deadline.passed());
                 }
                 None => handle.remove_progress_handler(),
             }
