@@ -97,6 +97,9 @@ def main():
         ("postgres", "guardrails/postgres", "pool's timeout declared + cap"),
         ("mariadb", "guardrails/mariadb", "`SET STATEMENT` prefix + cap"),
         ("mariadb", "guardrails/mariadb/pool_timeout", "pool's timeout declared + cap"),
+        ("sqlite", "guardrails/sqlite/control", "control: no guardrails on either side"),
+        ("postgres", "guardrails/postgres/control", "control: no guardrails on either side"),
+        ("mariadb", "guardrails/mariadb/control", "control: no guardrails on either side"),
     ]
     for backend, prefix, what in configurations:
         cells = []
