@@ -77,6 +77,10 @@ use crate::{DataKey, TenancyError};
 /// How long a statement waits for its turn under a cap, unless set.
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The longest statement timeout: PostgreSQL's `statement_timeout` holds at most
+/// `i32::MAX` milliseconds (24.8 days).
+const MAX_STATEMENT_TIMEOUT: Duration = Duration::from_secs(24 * 24 * 3600);
+
 /// The limits of one tenant. Each is off unless set; [`Limits::new`] sets none.
 ///
 /// ```
@@ -168,6 +172,14 @@ impl Limits {
         };
         if self.statement_timeout.is_some_and(|t| t.is_zero()) {
             return invalid("a statement timeout of zero would cut every statement");
+        }
+        if self
+            .statement_timeout
+            .is_some_and(|t| t > MAX_STATEMENT_TIMEOUT)
+        {
+            return invalid(
+                "a statement timeout over 24 days is more than postgresql's statement_timeout holds",
+            );
         }
         if self.max_in_flight == Some(0) {
             return invalid("max_in_flight of zero would refuse every statement");
@@ -410,7 +422,8 @@ impl GuardrailsBuilder {
     /// Counts statements against the tenant's ancestor at `depth` (1 for the top-level
     /// tenant) rather than the tenant itself: all the branches of a customer then share
     /// one cap (and one set of metrics). Tenants at or above `depth` count as
-    /// themselves.
+    /// themselves. The shared cap and its wait are the ancestor's limits; each tenant
+    /// keeps its own statement timeout.
     ///
     /// ```
     /// # use sea_orm_tenancy::{DataKey, guard::{Guardrails, Limits}};
@@ -477,7 +490,7 @@ impl GuardrailsBuilder {
     }
 
     /// The guardrails, or [`TenancyError::InvalidGuardrails`] for a zero timeout, a
-    /// zero cap or a cap depth of zero.
+    /// timeout over 24 days, a zero cap or a cap depth of zero.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -646,10 +659,10 @@ impl Deadline {
 
     /// The running statement must stop `timeout` from now.
     pub(crate) fn set(&self, timeout: Duration) {
-        self.at.store(
-            since_epoch(Instant::now() + timeout),
-            std::sync::atomic::Ordering::Release,
-        );
+        let at = Instant::now()
+            .checked_add(timeout)
+            .map_or(u64::MAX - 1, since_epoch);
+        self.at.store(at, std::sync::atomic::Ordering::Release);
     }
 
     /// Nothing runs.
@@ -699,6 +712,26 @@ mod tests {
         }
         let live = guardrails.shared.accounts.lock().expect("lock").live.len();
         assert!(live <= 128, "{live} accounts kept for no connection");
+    }
+
+    #[test]
+    fn limits_no_backend_can_hold_are_refused_when_built() {
+        use crate::TenancyError;
+        let month = std::time::Duration::from_secs(30 * 24 * 3600);
+        let refused = Guardrails::builder()
+            .subtree(key("3."), Limits::new().statement_timeout(month))
+            .build();
+        assert!(
+            matches!(&refused, Err(TenancyError::InvalidGuardrails { reason }) if reason.contains("subtree `3.`") && reason.contains("24 days")),
+            "{refused:?}"
+        );
+        assert!(Guardrails::builder().cap_per_subtree(0).build().is_err());
+        assert!(
+            Guardrails::builder()
+                .defaults(Limits::new().statement_timeout(std::time::Duration::ZERO))
+                .build()
+                .is_err()
+        );
     }
 
     #[test]
