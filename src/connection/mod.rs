@@ -173,23 +173,32 @@ impl Scope {
         })
     }
 
+    /// The statement timeout this connection applies itself, when `backend` enforces
+    /// timeouts the way `shape` says: none when the pool's sessions already have it
+    /// ([`GuardrailsBuilder::pool_statement_timeout`](crate::guard::GuardrailsBuilder::pool_statement_timeout)),
+    /// except for the client's own deadline.
+    fn timeout_shaped(
+        &self,
+        backend: DbBackend,
+        shape: TimeoutShape,
+    ) -> Option<std::time::Duration> {
+        let guard = self.guard.as_ref()?;
+        if Backend::from_db(backend).timeout_shape() != shape
+            || (guard.set_by_pool && shape != TimeoutShape::ClientDeadline)
+        {
+            return None;
+        }
+        guard.timeout()
+    }
+
     /// The statement timeout, where it is set as a transaction's setting (PostgreSQL).
     fn transaction_timeout(&self, backend: DbBackend) -> Option<std::time::Duration> {
-        self.guard
-            .as_ref()
-            .filter(|g| !g.set_by_pool)
-            .and_then(Guard::timeout)
-            .filter(|_| {
-                Backend::from_db(backend).timeout_shape() == TimeoutShape::TransactionSetting
-            })
+        self.timeout_shaped(backend, TimeoutShape::TransactionSetting)
     }
 
     /// The statement timeout, where the client keeps it (SQLite).
     pub(crate) fn client_deadline(&self, backend: DbBackend) -> Option<std::time::Duration> {
-        self.guard
-            .as_ref()
-            .and_then(Guard::timeout)
-            .filter(|_| Backend::from_db(backend).timeout_shape() == TimeoutShape::ClientDeadline)
+        self.timeout_shaped(backend, TimeoutShape::ClientDeadline)
     }
 
     /// Whether a statement outside a transaction needs one of its own: row-level
@@ -270,18 +279,9 @@ impl Scope {
         kind: StatementKind,
         sql: &mut String,
     ) -> Result<(), DbErr> {
-        let backend = Backend::from_db(backend);
-        let Some(timeout) = self
-            .guard
-            .as_ref()
-            .filter(|g| !g.set_by_pool)
-            .and_then(Guard::timeout)
-        else {
+        let Some(timeout) = self.timeout_shaped(backend, TimeoutShape::StatementPrefix) else {
             return Ok(());
         };
-        if backend.timeout_shape() != TimeoutShape::StatementPrefix {
-            return Ok(());
-        }
         match kind {
             StatementKind::Schema => Ok(()),
             StatementKind::Batch => Err(TenancyError::UnsupportedStatement {
@@ -291,7 +291,7 @@ impl Scope {
             }
             .into()),
             _ => {
-                sql.insert_str(0, &backend.timeout_prefix(timeout));
+                sql.insert_str(0, &Backend::from_db(backend).timeout_prefix(timeout));
                 Ok(())
             }
         }
